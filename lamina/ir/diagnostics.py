@@ -100,3 +100,32 @@ def _render_one(severity: str, message: str, loc: SourceLocation | None) -> str:
 
 def error_at(op: Operation | None, message: str, notes: list[Note] | None = None) -> LaminaError:
     return LaminaError(message, location_of(op), notes or [])
+
+
+# ---------------------------------------------------------------- warnings
+
+_warning_handlers: list = []
+
+
+def emit_warning(message: str, location: SourceLocation | None = None) -> None:
+    """Report a warning (e.g. a fixpoint rewrite hit its iteration cap). Tools install a handler
+    with `capture_warnings()`; without one the warning goes to stderr."""
+    diag = LaminaError(message, location, severity="warning")
+    if _warning_handlers:
+        _warning_handlers[-1](diag)
+    else:
+        import sys
+
+        print(diag.render(), file=sys.stderr)
+
+
+class capture_warnings:
+    """`with capture_warnings() as found:` collects the warnings emitted inside."""
+
+    def __enter__(self) -> list[LaminaError]:
+        self.found: list[LaminaError] = []
+        _warning_handlers.append(self.found.append)
+        return self.found
+
+    def __exit__(self, *exc) -> None:
+        _warning_handlers.remove(self.found.append)

@@ -1,0 +1,22 @@
+"""Verification with located errors: the first op that fails is reported at its source
+location with the verifier's own message (xDSL's verifier would print the whole module)."""
+
+from __future__ import annotations
+
+from xdsl.ir import Operation
+from xdsl.utils.exceptions import VerifyException
+
+from lamina.ir.diagnostics import LaminaError, Note, location_of
+
+
+def verify_op_tree(root: Operation, context: str | None = None) -> None:
+    """Verify `root` and everything nested in it; raise a LaminaError at the first failure.
+    `context` (e.g. "after pass 'canonicalize'") is added as a note."""
+    for op in root.walk():
+        try:
+            op.verify_()
+            Operation.verify(op, verify_nested_ops=False)
+        except (VerifyException, ValueError) as e:
+            notes = [Note(f"IR became invalid {context}")] if context else []
+            message = str(e).split("\n")[0]
+            raise LaminaError(message, location_of(op), notes) from None
