@@ -11,7 +11,7 @@ _erf = np.frompyfunc(math.erf, 1, 1)
 
 
 def erf(x: np.ndarray) -> np.ndarray:
-    return _erf(x.astype(np.float64)).astype(x.dtype)
+    return np.asarray(_erf(x.astype(np.float64)), dtype=np.float64).astype(x.dtype)
 
 
 def gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
@@ -19,8 +19,8 @@ def gelu(x: np.ndarray, approximate: str = "none") -> np.ndarray:
     if approximate == "tanh":
         y = 0.5 * xd * (1 + np.tanh(math.sqrt(2 / math.pi) * (xd + 0.044715 * xd**3)))
     else:
-        y = 0.5 * xd * (1 + _erf(xd / math.sqrt(2)).astype(np.float64))
-    return y.astype(x.dtype)
+        y = 0.5 * xd * (1 + np.asarray(_erf(xd / math.sqrt(2)), dtype=np.float64))
+    return np.asarray(y).astype(x.dtype)
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:

@@ -56,24 +56,43 @@ def bind_arguments(fn: func.FuncOp, arrays: Sequence[np.ndarray]) -> dict[str, i
     return env
 
 
-def run_op(op: Operation, inputs: list[np.ndarray]) -> list[np.ndarray]:
+def run_op(op: Operation, inputs: list[np.ndarray], symbols: dict[str, int] | None = None) -> list[np.ndarray]:
+    """Run one table op through its row's reference. Symbolic sizes in "dims" attributes (a
+    reshape to [n, 4], say) take their values from `symbols`."""
     if not isinstance(op, TableOp) or op.ROW.reference is None:
         raise error_at(op, f"the interpreter has no semantics for '{op.name}'")
     attrs = {k: v for k, v in op.attr_values().items() if v is not None}
+    for spec in op.ROW.attrs:
+        if spec.kind == "dims" and spec.name in attrs:
+            try:
+                attrs[spec.name] = tuple(evaluate_dim(d, symbols or {}) for d in attrs[spec.name])
+            except KeyError as e:
+                raise error_at(op, f"symbolic size {e.args[0]} has no value here") from None
     out = op.ROW.reference(*inputs, **attrs)
     outs = list(out) if isinstance(out, tuple | list) else [out]
     return [np.asarray(o, dtype=r.type.dtype) if isinstance(r.type, ShapedTypeMixin) else o for o, r in zip(outs, op.results)]
 
 
+def check_result_shapes(op: Operation, results: list[np.ndarray], symbols: dict[str, int]) -> None:
+    """The row's type rule and its reference must agree; a mismatch is a bug in the table."""
+    for k, (r, arr) in enumerate(zip(op.results, results)):
+        if not isinstance(r.type, ShapedTypeMixin):
+            continue
+        want = tuple(evaluate_dim(d, symbols) for d in r.type.shape)
+        if tuple(arr.shape) != want:
+            raise error_at(op, f"'{op.name}' result #{k}: the reference gave shape {arr.shape} but the type says {want}")
+
+
 def run_function(module: ModuleOp | func.FuncOp, *arrays: np.ndarray, name: str | None = None) -> list[np.ndarray]:
     fn = find_function(module, name)
     arrays = [np.asarray(a) for a in arrays]
-    bind_arguments(fn, arrays)
+    symbols = bind_arguments(fn, arrays)
     env: dict[SSAValue, np.ndarray] = dict(zip(fn.body.block.args, arrays))
     for op in fn.body.block.ops:
         if isinstance(op, func.ReturnOp):
             return [env[v] for v in op.operands]
         with np.errstate(all="ignore"):
-            results = run_op(op, [env[v] for v in op.operands])
+            results = run_op(op, [env[v] for v in op.operands], symbols)
+        check_result_shapes(op, results, symbols)
         env.update(zip(op.results, results))
     raise error_at(fn, f"@{fn.sym_name.data} has no func.return")

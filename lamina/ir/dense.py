@@ -19,7 +19,9 @@ class FrozenArray:
     __slots__ = ("array", "_digest")
 
     def __init__(self, array: np.ndarray):
-        arr = np.ascontiguousarray(array)
+        arr = np.asarray(array)
+        if not arr.flags.c_contiguous:
+            arr = np.array(arr, order="C")  # ascontiguousarray would turn 0-d into 1-d
         if arr.flags.writeable:
             # The caller may still mutate a writeable array: keep our own copy. Importers that
             # hand over read-only arrays avoid the copy.
