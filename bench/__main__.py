@@ -1,0 +1,95 @@
+"""`python -m bench`: lamina against onnxruntime (and numpy's BLAS for GEMM), each engine timed in
+its own process, rounds interleaved, medians reported as a table of ms and ratios plus JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+from bench.models import CASES, QUICK
+
+ENGINES = ("lamina", "onnxruntime", "numpy")
+
+
+def run_worker(case: str, engine: str, threads: int, seconds: float) -> dict:
+    env = dict(os.environ)
+    env.pop("OPENBLAS_CORETYPE", None)  # a slow generic BLAS kernel would misrepresent numpy
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.worker", "--case", case, "--engine", engine, "--threads", str(threads), "--seconds", str(seconds)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def summarize(results: list[dict]) -> dict:
+    times = [t for r in results if "times_ms" in r for t in r["times_ms"]]
+    if not times:
+        errors = [r.get("error") for r in results if r.get("error")]
+        return {"error": errors[0] if errors else None, "skipped": any(r.get("skipped") for r in results)}
+    times.sort()
+    out = {"median_ms": statistics.median(times), "p90_ms": times[int(0.9 * (len(times) - 1))]}
+    for key in ("compile_s", "peak_workspace_bytes", "max_rss_mb"):
+        vals = [r[key] for r in results if key in r]
+        if vals:
+            out[key] = statistics.median(vals)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("cases", nargs="*", help=f"cases to run (default: all). Known: {', '.join(CASES)}")
+    p.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
+    p.add_argument("--threads", default="1,2", help="thread counts, comma separated")
+    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds per engine")
+    p.add_argument("--seconds", type=float, default=1.0, help="timed seconds per round")
+    p.add_argument("--engines", default=",".join(ENGINES))
+    p.add_argument("--json", default="bench-results.json", help="where to write the results")
+    args = p.parse_args()
+    names = args.cases or (QUICK if args.quick else list(CASES))
+    engines = args.engines.split(",")
+    table = []
+    for name in names:
+        for threads in (int(t) for t in args.threads.split(",")):
+            raw: dict[str, list[dict]] = {e: [] for e in engines}
+            for r in range(args.rounds):
+                order = engines if r % 2 == 0 else list(reversed(engines))
+                for engine in order:
+                    raw[engine].append(run_worker(name, engine, threads, args.seconds))
+            row = {"case": name, "threads": threads, **{e: summarize(raw[e]) for e in engines}}
+            table.append(row)
+            print(format_row(row, engines), flush=True)
+    with open(args.json + ".tmp", "w") as f:
+        json.dump(table, f, indent=2)
+    os.replace(args.json + ".tmp", args.json)
+    print(f"results written to {args.json}")
+
+
+def format_row(row: dict, engines: list[str]) -> str:
+    parts = [f"{row['case']:<24} t={row['threads']}"]
+    base = row.get("lamina", {}).get("median_ms")
+    for e in engines:
+        r = row[e]
+        if "median_ms" in r:
+            ratio = f" (x{r['median_ms'] / base:.2f})" if base and e != "lamina" else ""
+            parts.append(f"{e}={r['median_ms']:.3f}ms{ratio}")
+        elif r.get("skipped"):
+            parts.append(f"{e}=-")
+        else:
+            parts.append(f"{e}=error: {r.get('error')}")
+    comp = row.get("lamina", {}).get("compile_s")
+    if comp is not None:
+        parts.append(f"compile={comp:.2f}s")
+    return "  ".join(parts)
+
+
+if __name__ == "__main__":
+    main()
