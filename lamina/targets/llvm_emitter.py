@@ -1,0 +1,418 @@
+"""Device dialect → LLVM IR (through llvmlite.ir), one op at a time.
+
+Every device function becomes an LLVM function whose buffers are `noalias` pointers and whose
+last parameter is the symbol table (`i64*`, values of the symbolic dims in module order).
+`device.parallel_for` bodies are outlined into functions run by libgomp's `GOMP_parallel`, each
+thread taking one static chunk. The ABI wrappers (`lamina_run`, ...) come from
+`lamina.targets.abi_wrappers`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import llvmlite.ir as ir
+import numpy as np
+from xdsl.dialects import arith, func, math
+from xdsl.dialects.builtin import (
+    DenseIntOrFPElementsAttr,
+    FloatAttr,
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    ModuleOp,
+    VectorType,
+)
+from xdsl.ir import Attribute, Block, Operation, SSAValue
+
+from lamina.ir.diagnostics import error_at
+from lamina.ir.dims import Dim, SymDim
+from lamina.ir.types import BufferType, f16, f32, f64, numpy_dtype
+
+I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
+VOID = ir.VoidType()
+I8P = I8.as_pointer()
+FAST = ("contract",)  # fused multiply-add contraction only: keeps IEEE results otherwise
+
+
+def llvm_type(t: Attribute) -> ir.Type:
+    if isinstance(t, IndexType):
+        return I64
+    if isinstance(t, IntegerType):
+        return ir.IntType(t.width.data)
+    if t == f32:
+        return ir.FloatType()
+    if t == f64:
+        return ir.DoubleType()
+    if t == f16:
+        return ir.HalfType()
+    if isinstance(t, VectorType):
+        (lanes,) = t.get_shape()
+        return ir.VectorType(llvm_type(t.element_type), lanes)
+    if isinstance(t, BufferType):
+        return llvm_type(t.element_type).as_pointer()
+    raise TypeError(f"no LLVM type for {t}")
+
+
+def is_float_type(t: ir.Type) -> bool:
+    if isinstance(t, ir.VectorType):
+        t = t.element
+    return isinstance(t, (ir.FloatType, ir.DoubleType, ir.HalfType))
+
+
+def _intrinsic_suffix(t: ir.Type) -> str:
+    if isinstance(t, ir.VectorType):
+        return f"v{t.count}{_intrinsic_suffix(t.element)}"
+    return {ir.FloatType: "f32", ir.DoubleType: "f64", ir.HalfType: "f16"}.get(type(t)) or f"i{t.width}"
+
+
+@dataclass
+class FunctionState:
+    fn: ir.Function
+    builder: ir.IRBuilder
+    entry: ir.Block
+    symbols_ptr: ir.Value
+    values: dict[SSAValue, ir.Value] = field(default_factory=dict)
+    dims: dict[tuple, ir.Value] = field(default_factory=dict)
+
+
+class LLVMEmitter:
+    def __init__(self, module: ModuleOp, symbols: tuple[str, ...], name: str = "lamina"):
+        self.source = module
+        self.symbols = symbols
+        self.module = ir.Module(name=name)
+        self.functions: dict[str, ir.Function] = {}
+        self.outlined = 0
+        self.constants = 0
+
+    # ------------------------------------------------------------ module level
+
+    def emit(self) -> ir.Module:
+        funcs = [op for op in self.source.ops if isinstance(op, func.FuncOp)]
+        for f in funcs:
+            self.declare(f)
+        for f in funcs:
+            self.define(f)
+        return self.module
+
+    def declare(self, f: func.FuncOp) -> None:
+        params = [llvm_type(t) for t in f.function_type.inputs.data] + [I64.as_pointer()]
+        fn = ir.Function(self.module, ir.FunctionType(VOID, params), name=f.sym_name.data)
+        for arg, t in zip(fn.args, f.function_type.inputs.data):
+            if isinstance(t, BufferType):
+                arg.add_attribute("noalias")
+        fn.args[-1].add_attribute("noalias")
+        fn.linkage = "internal" if f.sym_visibility and f.sym_visibility.data == "private" else "external"
+        self.functions[f.sym_name.data] = fn
+
+    def define(self, f: func.FuncOp) -> None:
+        fn = self.functions[f.sym_name.data]
+        state = self.new_state(fn, fn.args[-1])
+        for barg, arg in zip(f.body.block.args, fn.args):
+            state.values[barg] = arg
+        self.emit_block(f.body.block, state)
+        if not state.builder.block.is_terminated:
+            state.builder.ret_void()
+
+    def new_state(self, fn: ir.Function, symbols_ptr: ir.Value) -> FunctionState:
+        entry = fn.append_basic_block("entry")
+        body = fn.append_basic_block("body")
+        ir.IRBuilder(entry).branch(body)
+        return FunctionState(fn, ir.IRBuilder(body), entry, symbols_ptr)
+
+    # ------------------------------------------------------------ ops
+
+    def emit_block(self, block: Block, st: FunctionState) -> None:
+        for op in block.ops:
+            self.emit_op(op, st)
+
+    def emit_op(self, op: Operation, st: FunctionState) -> None:
+        name = op.name
+        handler = getattr(self, "op_" + name.replace(".", "_"), None)
+        if handler is None:
+            if name.startswith("arith.") or name.startswith("math."):
+                handler = self.op_scalar
+            else:
+                raise error_at(op, f"the llvm target cannot emit '{name}'")
+        handler(op, st)
+
+    def v(self, st: FunctionState, value: SSAValue) -> ir.Value:
+        return st.values[value]
+
+    def op_func_return(self, op, st):
+        st.builder.ret_void()
+
+    def op_device_symbol(self, op, st):
+        st.values[op.results[0]] = self.symbol_value(st, op.attr("symbol"))
+
+    def symbol_value(self, st: FunctionState, name: str) -> ir.Value:
+        key = ("sym", name)
+        if key not in st.dims:
+            if name not in self.symbols:
+                raise KeyError(name)
+            b = ir.IRBuilder(st.entry)
+            b.position_before(st.entry.terminator)
+            st.dims[key] = b.load(b.gep(st.symbols_ptr, [ir.Constant(I64, self.symbols.index(name))]), name=name)
+        return st.dims[key]
+
+    def dim_value(self, st: FunctionState, d: Dim) -> ir.Value:
+        if isinstance(d, int):
+            return ir.Constant(I64, d)
+        key = ("dim", str(d))
+        if key not in st.dims:
+            b = ir.IRBuilder(st.entry)
+            b.position_before(st.entry.terminator)
+            total = None
+            for mono, coef in d.terms:
+                term = ir.Constant(I64, coef)
+                for s in mono:
+                    term = b.mul(term, self.symbol_value(st, s))
+                total = term if total is None else b.add(total, term)
+            st.dims[key] = total if total is not None else ir.Constant(I64, 0)
+        return st.dims[key]
+
+    def element_pointer(self, st: FunctionState, buf: SSAValue, indices) -> ir.Value:
+        t: BufferType = buf.type
+        b = st.builder
+        linear = None
+        for d, idx in zip(t.shape, indices):
+            i = self.v(st, idx)
+            linear = i if linear is None else b.add(b.mul(linear, self.dim_value(st, d)), i)
+        if linear is None:
+            linear = ir.Constant(I64, 0)
+        return b.gep(self.v(st, buf), [linear])
+
+    def op_device_load(self, op, st):
+        ptr = self.element_pointer(st, op.operands[0], op.operands[1:])
+        st.values[op.results[0]] = st.builder.load(ptr, align=self.align(op.operands[0].type))
+
+    def op_device_store(self, op, st):
+        ptr = self.element_pointer(st, op.operands[1], op.operands[2:])
+        st.builder.store(self.v(st, op.operands[0]), ptr, align=self.align(op.operands[1].type))
+
+    def op_device_vload(self, op, st):
+        ptr = self.element_pointer(st, op.operands[0], op.operands[1:])
+        vt = llvm_type(op.results[0].type)
+        vptr = st.builder.bitcast(ptr, vt.as_pointer())
+        st.values[op.results[0]] = st.builder.load(vptr, align=self.align(op.operands[0].type))
+
+    def op_device_vstore(self, op, st):
+        ptr = self.element_pointer(st, op.operands[1], op.operands[2:])
+        value = self.v(st, op.operands[0])
+        vptr = st.builder.bitcast(ptr, value.type.as_pointer())
+        st.builder.store(value, vptr, align=self.align(op.operands[1].type))
+
+    def align(self, t: BufferType) -> int:
+        return numpy_dtype(t.element_type).itemsize
+
+    def op_device_alloca(self, op, st):
+        t: BufferType = op.results[0].type
+        n = int(np.prod(t.shape)) if t.shape else 1
+        b = ir.IRBuilder(st.entry)
+        b.position_before(st.entry.terminator)
+        slot = b.alloca(llvm_type(t.element_type), size=ir.Constant(I64, n))
+        slot.align = 64
+        st.values[op.results[0]] = slot
+
+    def op_device_workspace_view(self, op, st):
+        ws, offset = (self.v(st, o) for o in op.operands)
+        raw = st.builder.bitcast(ws, I8P)
+        ptr = st.builder.gep(raw, [offset])
+        st.values[op.results[0]] = st.builder.bitcast(ptr, llvm_type(op.results[0].type))
+
+    def op_device_const_buffer(self, op, st):
+        array = np.ascontiguousarray(op.attr("value"))
+        data = bytearray(array.tobytes())
+        ty = ir.ArrayType(I8, len(data))
+        g = ir.GlobalVariable(self.module, ty, name=f"lamina_const_{self.constants}")
+        self.constants += 1
+        g.global_constant = True
+        g.linkage = "internal"
+        g.align = 64
+        g.initializer = ir.Constant(ty, data)
+        st.values[op.results[0]] = st.builder.bitcast(g, llvm_type(op.results[0].type))
+
+    def op_device_broadcast(self, op, st):
+        vt = llvm_type(op.results[0].type)
+        b = st.builder
+        one = b.insert_element(ir.Constant(vt, ir.Undefined), self.v(st, op.operands[0]), ir.Constant(I32, 0))
+        mask = ir.Constant(ir.VectorType(I32, vt.count), [0] * vt.count)
+        st.values[op.results[0]] = b.shuffle_vector(one, ir.Constant(vt, ir.Undefined), mask)
+
+    def op_device_fma(self, op, st):
+        a, b_, c = (self.v(st, o) for o in op.operands)
+        if is_float_type(a.type):
+            fn = self.intrinsic("llvm.fma", a.type, 3)
+            st.values[op.results[0]] = st.builder.call(fn, [a, b_, c])
+        else:
+            st.values[op.results[0]] = st.builder.add(st.builder.mul(a, b_), c)
+
+    def op_device_vreduce(self, op, st):
+        vec = self.v(st, op.operands[0])
+        kind = op.attr("kind")
+        b = st.builder
+        flt = is_float_type(vec.type)
+        # A shuffle tree: log2(lanes) steps, then lane 0.
+        count = vec.type.count
+        acc = vec
+        while count > 1:
+            half = count // 2
+            mask = ir.Constant(ir.VectorType(I32, vec.type.count), [i + half if i < half else i for i in range(vec.type.count)])
+            hi = b.shuffle_vector(acc, ir.Constant(acc.type, ir.Undefined), mask)
+            acc = self.combine(b, kind, acc, hi, flt)
+            count = half
+        st.values[op.results[0]] = b.extract_element(acc, ir.Constant(I32, 0))
+
+    def combine(self, b: ir.IRBuilder, kind: str, x, y, flt: bool):
+        if kind == "add":
+            return b.fadd(x, y) if flt else b.add(x, y)
+        if kind == "mul":
+            return b.fmul(x, y) if flt else b.mul(x, y)
+        if flt:
+            return b.call(self.intrinsic("llvm.maximum" if kind == "max" else "llvm.minimum", x.type, 2), [x, y])
+        pred = ">" if kind == "max" else "<"
+        return b.select(b.icmp_signed(pred, x, y), x, y)
+
+    def intrinsic(self, name: str, t: ir.Type, arity: int, ret: ir.Type | None = None) -> ir.Function:
+        full = f"{name}.{_intrinsic_suffix(t)}"
+        fn = self.module.globals.get(full)
+        if fn is None:
+            fn = ir.Function(self.module, ir.FunctionType(ret or t, [t] * arity), name=full)
+        return fn
+
+    def libm(self, name: str, t: ir.Type, arity: int) -> ir.Function:
+        fn = self.module.globals.get(name)
+        if fn is None:
+            fn = ir.Function(self.module, ir.FunctionType(t, [t] * arity), name=name)
+        return fn
+
+    # ------------------------------------------------------------ control flow
+
+    def op_device_for(self, op, st):
+        lower, upper = (self.v(st, o) for o in op.operands)
+        self.emit_loop(st, lower, upper, op.attr("step"), op.regions[0].block)
+
+    def emit_loop(self, st: FunctionState, lower, upper, step: int, body: Block) -> None:
+        b = st.builder
+        pre = b.block
+        header = b.append_basic_block("loop.header")
+        inner = b.append_basic_block("loop.body")
+        exit_ = b.append_basic_block("loop.exit")
+        b.branch(header)
+        b.position_at_end(header)
+        iv = b.phi(I64, name="i")
+        iv.add_incoming(lower, pre)
+        b.cbranch(b.icmp_signed("<", iv, upper), inner, exit_)
+        b.position_at_end(inner)
+        st.values[body.args[0]] = iv
+        self.emit_block(body, st)
+        nxt = b.add(iv, ir.Constant(I64, step), flags=("nsw",))
+        iv.add_incoming(nxt, b.block)
+        b.branch(header)
+        b.position_at_end(exit_)
+
+    def op_device_if(self, op, st):
+        b = st.builder
+        with b.if_then(self.v(st, op.operands[0])):
+            self.emit_block(op.regions[0].block, st)
+
+    def op_device_call(self, op, st):
+        callee = self.functions[op.attr("callee")]
+        st.builder.call(callee, [self.v(st, o) for o in op.operands] + [st.symbols_ptr])
+
+    def op_device_parallel_for(self, op, st):
+        """Outline the body into `void body(i8* ctx)`; GOMP_parallel runs it on every thread and
+        each thread computes its chunk of [lower, upper) itself."""
+        body = op.regions[0].block
+        captured = self.free_values(op)
+        ctx_types = [self.v(st, c).type for c in captured] + [I64, I64, I64.as_pointer()]
+        ctx_ty = ir.LiteralStructType(ctx_types)
+        b = st.builder
+        eb = ir.IRBuilder(st.entry)
+        eb.position_before(st.entry.terminator)
+        ctx = eb.alloca(ctx_ty)
+        fields = [self.v(st, c) for c in captured] + [self.v(st, op.operands[0]), self.v(st, op.operands[1]), st.symbols_ptr]
+        for i, val in enumerate(fields):
+            b.store(val, b.gep(ctx, [ir.Constant(I32, 0), ir.Constant(I32, i)]))
+        outlined = ir.Function(self.module, ir.FunctionType(VOID, [I8P]), name=f"{st.fn.name}.parallel{self.outlined}")
+        outlined.linkage = "internal"
+        self.outlined += 1
+        gomp = self.module.globals.get("GOMP_parallel") or ir.Function(
+            self.module, ir.FunctionType(VOID, [ir.FunctionType(VOID, [I8P]).as_pointer(), I8P, I32, I32]), name="GOMP_parallel"
+        )
+        b.call(gomp, [outlined, b.bitcast(ctx, I8P), ir.Constant(I32, 0), ir.Constant(I32, 0)])
+
+        # The outlined function.
+        inner_entry = outlined.append_basic_block("entry")
+        ib = ir.IRBuilder(inner_entry)
+        cptr = ib.bitcast(outlined.args[0], ctx_ty.as_pointer())
+        loaded = [ib.load(ib.gep(cptr, [ir.Constant(I32, 0), ir.Constant(I32, i)])) for i in range(len(ctx_types))]
+        inner = FunctionState(outlined, None, inner_entry, loaded[-1])  # type: ignore[arg-type]
+        body_block = outlined.append_basic_block("body")
+        ib.branch(body_block)
+        inner.builder = ir.IRBuilder(body_block)
+        for c, val in zip(captured, loaded):
+            inner.values[c] = val
+        lower, upper = loaded[-3], loaded[-2]
+        step = op.attr("step")
+        nthreads = self.omp_call(inner.builder, "omp_get_num_threads")
+        tid = self.omp_call(inner.builder, "omp_get_thread_num")
+        ibb = inner.builder
+        trips = ibb.sdiv(ibb.add(ibb.sub(upper, lower), ir.Constant(I64, step - 1)), ir.Constant(I64, step))
+        chunk = ibb.sdiv(ibb.add(trips, ibb.sub(nthreads, ir.Constant(I64, 1))), nthreads)
+        first = ibb.mul(tid, chunk)
+        last = ibb.add(first, chunk)
+        last = ibb.select(ibb.icmp_signed("<", last, trips), last, trips)
+        start = ibb.add(lower, ibb.mul(first, ir.Constant(I64, step)))
+        stop = ibb.add(lower, ibb.mul(last, ir.Constant(I64, step)))
+        stop = ibb.select(ibb.icmp_signed("<", stop, upper), stop, upper)
+        self.emit_loop(inner, start, stop, step, body)
+        inner.builder.ret_void()
+
+    def omp_call(self, b: ir.IRBuilder, name: str) -> ir.Value:
+        fn = self.module.globals.get(name) or ir.Function(self.module, ir.FunctionType(I32, []), name=name)
+        return b.sext(b.call(fn, []), I64)
+
+    def free_values(self, op: Operation) -> list[SSAValue]:
+        inside: set[SSAValue] = set()
+        used: list[SSAValue] = []
+        for inner in op.walk():
+            for region in inner.regions:
+                for block in region.blocks:
+                    inside.update(block.args)
+            inside.update(inner.results)
+        for inner in op.walk():
+            if inner is op:
+                continue
+            for o in inner.operands:
+                if o not in inside and o not in used:
+                    used.append(o)
+        return used
+
+    # ------------------------------------------------------------ arith / math
+
+    def op_scalar(self, op: Operation, st: FunctionState) -> None:
+        from lamina.targets.llvm_scalar import emit_scalar
+
+        st.values[op.results[0]] = emit_scalar(self, op, [self.v(st, o) for o in op.operands], st.builder)
+
+
+def constant_value(op: arith.ConstantOp) -> ir.Constant:
+    t = llvm_type(op.result.type)
+    value = op.value
+    if isinstance(value, (IntegerAttr, FloatAttr)):
+        scalar = value.value.data
+        if isinstance(t, ir.VectorType):
+            return ir.Constant(t, [scalar] * t.count)
+        return ir.Constant(t, scalar)
+    if isinstance(value, DenseIntOrFPElementsAttr):
+        vals = value.get_values()
+        return ir.Constant(t, list(vals) if isinstance(t, ir.VectorType) else vals[0])
+    raise TypeError(f"constant {value}")
+
+
+def emit_llvm_ir(module: ModuleOp, symbols: tuple[str, ...]) -> ir.Module:
+    return LLVMEmitter(module, symbols).emit()
+
+
+__all__ = ["LLVMEmitter", "emit_llvm_ir", "llvm_type", "constant_value", "math", "SymDim"]
