@@ -14,10 +14,6 @@ INT_BINARY = {
     "arith.addi": "add",
     "arith.subi": "sub",
     "arith.muli": "mul",
-    "arith.divsi": "sdiv",
-    "arith.divui": "udiv",
-    "arith.remsi": "srem",
-    "arith.remui": "urem",
     "arith.andi": "and_",
     "arith.ori": "or_",
     "arith.xori": "xor",
@@ -25,6 +21,8 @@ INT_BINARY = {
     "arith.shrsi": "ashr",
     "arith.shrui": "lshr",
 }
+# Division by zero is undefined in LLVM; lamina defines x/0 = x%0 = 0 (the interpreter's rule).
+INT_DIVISION = ("arith.divsi", "arith.divui", "arith.remsi", "arith.remui", "arith.floordivsi", "arith.ceildivsi")
 # Intrinsics LLVM lowers for scalars and vectors alike.
 INTRINSICS = {
     "math.sqrt": ("llvm.sqrt", 1),
@@ -74,6 +72,8 @@ def emit_scalar(em: LLVMEmitter, op: Operation, args: list, b: ir.IRBuilder) -> 
         return getattr(b, FLOAT_BINARY[name])(args[0], args[1], flags=FAST)
     if name in INT_BINARY:
         return getattr(b, INT_BINARY[name])(args[0], args[1])
+    if name in INT_DIVISION:
+        return _guarded_division(b, name, args[0], args[1], rt)
     if name == "arith.negf":
         return b.fneg(args[0])
     if name in INTRINSICS:
@@ -124,6 +124,36 @@ def emit_scalar(em: LLVMEmitter, op: Operation, args: list, b: ir.IRBuilder) -> 
 
 
 I1 = ir.IntType(1)
+
+
+def _zero(t: ir.Type) -> ir.Constant:
+    return ir.Constant(t, [0] * t.count) if isinstance(t, ir.VectorType) else ir.Constant(t, 0)
+
+
+def _one(t: ir.Type) -> ir.Constant:
+    return ir.Constant(t, [1] * t.count) if isinstance(t, ir.VectorType) else ir.Constant(t, 1)
+
+
+def _guarded_division(b: ir.IRBuilder, name: str, a, d, t: ir.Type) -> ir.Value:
+    is_zero = b.icmp_signed("==", d, _zero(t))
+    safe = b.select(is_zero, _one(t), d)
+    if name == "arith.divui":
+        q = b.udiv(a, safe)
+    elif name == "arith.remui":
+        q = b.urem(a, safe)
+    elif name == "arith.remsi":
+        q = b.srem(a, safe)
+    else:
+        q = b.sdiv(a, safe)
+        if name in ("arith.floordivsi", "arith.ceildivsi"):
+            r = b.srem(a, safe)
+            inexact = b.icmp_signed("!=", r, _zero(t))
+            opposite = b.icmp_signed("!=", b.icmp_signed("<", a, _zero(t)), b.icmp_signed("<", safe, _zero(t)))
+            if name == "arith.floordivsi":
+                q = b.select(b.and_(inexact, opposite), b.sub(q, _one(t)), q)
+            else:
+                q = b.select(b.and_(inexact, b.not_(opposite)), b.add(q, _one(t)), q)
+    return b.select(is_zero, _zero(t), q)
 
 
 def _abs_int(em: LLVMEmitter, t: ir.Type) -> ir.Function:

@@ -1,0 +1,195 @@
+"""Vector code for a `loop.for {vectorize}`: the loop runs by whole vectors of the target's width
+and a scalar loop finishes the remainder.
+
+Inside the body, a value either varies with the loop variable or is uniform. Index values are
+tracked as `var*coef + uniform`; a load whose last index is `var + uniform` (and other indices
+uniform) becomes a vector load, a load with no varying index a scalar load broadcast on use; a
+store must be contiguous the same way. Arith/math ops with a varying operand become vector ops.
+Anything else (a gather, a store that does not move with the loop, a nested loop) keeps the loop
+scalar, where LLVM's own vectorizer still gets its chance.
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects import arith, math
+from xdsl.dialects.builtin import IndexType, VectorType
+from xdsl.ir import Block, Operation, Region, SSAValue
+
+from lamina.dialects.device import Device
+from lamina.dialects.loop import REDUCE
+from lamina.ir.types import numpy_dtype
+from lamina.targets.host import host_target
+
+INDEX = IndexType()
+
+
+class NotVectorizable(Exception):
+    pass
+
+
+def _body_ops(block: Block):
+    for op in block.ops:
+        if op.name == "loop.yield":
+            continue
+        yield op
+
+
+def analyze(var: SSAValue, block: Block, coef: dict[SSAValue, int], varying: set[SSAValue]) -> list[int]:
+    """Check every op; returns the element sizes of the vector values so lanes can be chosen."""
+    sizes: list[int] = []
+    for op in _body_ops(block):
+        name = op.name
+        ins = list(op.operands)
+        if name in ("arith.addi", "arith.subi", "arith.muli") and isinstance(op.results[0].type, IndexType):
+            a, b = (coef.get(x, 0) for x in ins)
+            if name == "arith.muli":
+                if a and b:
+                    raise NotVectorizable("index product of two varying values")
+                const = _index_constant(ins[1] if a else ins[0])
+                if (a or b) and const is None:
+                    raise NotVectorizable("varying index scaled by a runtime value")
+                c = (a or b) * (const or 0)
+            else:
+                c = a + b if name == "arith.addi" else a - b
+            if c:
+                coef[op.results[0]] = c
+            continue
+        if any(x in coef for x in ins) and name not in ("loop.load", "loop.store", "loop.block"):
+            raise NotVectorizable(f"varying index used by {name}")
+        if name == "loop.load":
+            idx = ins[1:]
+            if any(coef.get(x, 0) for x in idx[:-1]):
+                raise NotVectorizable("load varies in an inner-most-but-one axis")
+            c = coef.get(idx[-1], 0) if idx else 0
+            if c not in (0, 1):
+                raise NotVectorizable("strided load")
+            if c == 1:
+                varying.add(op.results[0])
+                sizes.append(numpy_dtype(op.results[0].type).itemsize)
+        elif name == "loop.store":
+            idx = ins[2:]
+            if not idx or coef.get(idx[-1], 0) != 1 or any(coef.get(x, 0) for x in idx[:-1]):
+                raise NotVectorizable("store does not move contiguously with the loop")
+            sizes.append(numpy_dtype(ins[0].type).itemsize)
+        elif name == "loop.block":
+            if any(coef.get(x, 0) for x, k in zip(ins, op.attr("iter_kinds")) if k == REDUCE):
+                raise NotVectorizable("the loop drives a reduce iterator")
+            for region in op.regions:
+                for a, b in zip(region.block.args, ins):
+                    if b in coef:
+                        coef[a] = coef[b]
+                sizes += analyze(var, region.block, coef, varying)
+        elif name.startswith("arith.") or name.startswith("math."):
+            if any(x in varying for x in ins):
+                if len(op.results) != 1:
+                    raise NotVectorizable(name)
+                varying.add(op.results[0])
+        else:
+            raise NotVectorizable(f"{name} in a vectorized body")
+    return sizes
+
+
+def _index_constant(v: SSAValue) -> int | None:
+    owner = v.owner
+    if isinstance(owner, arith.ConstantOp) and isinstance(owner.result.type, IndexType):
+        return owner.value.value.data
+    return None
+
+
+class VectorBody:
+    def __init__(self, lowerer, em, var: SSAValue, base: SSAValue, lanes: int, coef, varying):
+        self.lowerer, self.em, self.var, self.base, self.lanes = lowerer, em, var, base, lanes
+        self.coef, self.varying = coef, varying
+        self.vectors: dict[SSAValue, SSAValue] = {}
+
+    def vector_of(self, value: SSAValue, em) -> SSAValue:
+        if value in self.vectors:
+            return self.vectors[value]
+        scalar = em.values[value]
+        return em.add(Device["broadcast"].build([scalar], {"lanes": self.lanes})).results[0]
+
+    def emit_block(self, block: Block, em) -> None:
+        for op in _body_ops(block):
+            self.emit(op, em)
+
+    def emit(self, op: Operation, em) -> None:
+        name = op.name
+        if op.results and op.results[0] in self.coef or (name.startswith("arith.") and op.results and isinstance(op.results[0].type, IndexType)):
+            # Index arithmetic: evaluated with the loop variable at the vector's first lane.
+            em.add(op.clone(value_mapper=em.values))
+            return
+        if name == "loop.load":
+            ops = [em.values[o] for o in op.operands]
+            if op.results[0] in self.varying:
+                self.vectors[op.results[0]] = em.add(Device["vload"].build(ops, {"lanes": self.lanes})).results[0]
+            else:
+                em.values[op.results[0]] = em.add(Device["load"].build(ops)).results[0]
+        elif name == "loop.store":
+            value = self.vector_of(op.operands[0], em)
+            em.add(Device["vstore"].build([value] + [em.values[o] for o in op.operands[1:]], {}))
+        elif name == "loop.block":
+            self.emit_loop_block(op, em)
+        elif any(o in self.varying for o in op.operands):
+            operands = [self.vector_of(o, em) for o in op.operands]
+            rt = VectorType(op.results[0].type, [self.lanes])
+            new = op.__class__.create(operands=operands, result_types=[rt], properties=dict(op.properties), attributes=dict(op.attributes))
+            em.add(new)
+            self.vectors[op.results[0]] = new.results[0]
+        else:
+            em.add(op.clone(value_mapper=em.values))
+
+    def emit_loop_block(self, op: Operation, em) -> None:
+        bindings = list(op.operands)
+        init, body = op.regions[0].block, op.regions[1].block
+        for region_block in (init, body):
+            for a, b in zip(region_block.args, bindings):
+                em.values[a] = em.values[b]
+        if any(o.name != "loop.yield" for o in init.ops):
+            reduce_iters = [em.values[b] for b, k in zip(bindings, op.attr("iter_kinds")) if k == REDUCE]
+            if reduce_iters:
+                zero = em.index(0)
+                cond = None
+                for r in reduce_iters:
+                    test = em.add(arith.CmpiOp(r, zero, "eq")).result
+                    cond = test if cond is None else em.add(arith.AndIOp(cond, test)).result
+                then = Block()
+                em.add(Device["if"].build([cond], {}, regions=[Region(then)]))
+                self.emit_block(init, em.nested(then))
+            else:
+                self.emit_block(init, em)
+        self.emit_block(body, em)
+
+
+def try_vectorize(lowerer, op: Operation, em, lower: SSAValue, upper: SSAValue) -> bool:
+    if op.attr("step") != 1 or op.attr("kind") == "reduction":
+        return False
+    body = op.regions[0].block
+    var = body.args[0]
+    coef: dict[SSAValue, int] = {var: 1}
+    varying: set[SSAValue] = set()
+    try:
+        sizes = analyze(var, body, coef, varying)
+    except NotVectorizable:
+        return False
+    if not sizes:
+        return False
+    lanes = host_target().vector_lanes(max(sizes))
+    if lanes < 2:
+        return False
+    span = em.add(arith.SubiOp(upper, lower)).result
+    width = em.index(lanes)
+    main_end = em.add(arith.AddiOp(lower, em.add(arith.MuliOp(em.add(arith.DivSIOp(span, width)).result, width)).result)).result
+    main = Block(arg_types=[INDEX])
+    em.add(Device["for"].build([lower, main_end], {"step": lanes}, regions=[Region(main)]))
+    inner = em.nested(main)
+    inner.values[var] = main.args[0]
+    VectorBody(lowerer, em, var, main.args[0], lanes, coef, varying).emit_block(body, inner)
+    tail = Block(arg_types=[INDEX])
+    em.add(Device["for"].build([main_end, upper], {"step": 1}, regions=[Region(tail)]))
+    scalar = em.nested(tail)
+    scalar.values[var] = tail.args[0]
+    lowerer.emit_ops(body, scalar)
+    return True
+
+
+__all__ = ["try_vectorize", "math"]
