@@ -16,6 +16,7 @@ from lamina.ir.verify import verify_op_tree
 from lamina.lowering.loop_builder import LoopBuilder
 from lamina.lowering.loop_to_device import WORKSPACE_ATTR, lower_module
 from lamina.runtime.abi import ModuleSignature, TensorSpec
+from lamina.targets.c_target import build_c_model
 from lamina.targets.llvm_target import build_llvm_model
 
 
@@ -37,10 +38,11 @@ def compile_and_compare(module, specs_in, specs_out, symbols, inputs, threads=2)
     fn = next(iter(module.ops))
     ws = fn.attributes.get(WORKSPACE_ATTR)
     sig = ModuleSignature("t", tuple(specs_in), tuple(specs_out), tuple(symbols))
-    model = build_llvm_model(module, sig, threads=threads, workspace=parse_dim(ws.data) if ws else None)
-    got = model(*inputs)
-    for g, e in zip(got, expected):
-        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+    workspace = parse_dim(ws.data) if ws else None
+    for model in (build_llvm_model(module, sig, threads=threads, workspace=workspace), build_c_model(module, sig, threads, workspace)):
+        got = model(*inputs)
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
     return module
 
 
