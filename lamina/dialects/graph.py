@@ -15,6 +15,7 @@ from lamina.dialects import graph_rules as rules
 from lamina.ir.dense import DenseElementsAttr
 from lamina.ir.optable import Attr, Operand, OpRow, Result, build_dialect
 from lamina.ir.types import numpy_dtype
+from lamina.lowering import rule_builders as rb
 
 X = (Operand("x"),)
 XF = (Operand("x", dtypes="float"),)
@@ -25,7 +26,7 @@ PURE = (Pure,)
 INT64_MAX = 2**63 - 1
 
 
-def unary(name, fn, dtypes="numeric", attrs=(), summary=""):
+def unary(name, fn, dtypes="numeric", attrs=(), summary="", compute=None, lowering=None):
     return OpRow(
         name,
         (Operand("x", dtypes=dtypes),),
@@ -35,11 +36,13 @@ def unary(name, fn, dtypes="numeric", attrs=(), summary=""):
         infer=rules.same_as_operand,
         fusion="elementwise",
         reference=fn,
+        compute=compute,
+        lowering=lowering,
         summary=summary or f"elementwise {name}",
     )
 
 
-def binary(name, fn, operands=LRN, summary=""):
+def binary(name, fn, operands=LRN, summary="", compute=None):
     return OpRow(
         name,
         operands,
@@ -48,11 +51,12 @@ def binary(name, fn, operands=LRN, summary=""):
         infer=rules.broadcast_same_dtype,
         fusion="broadcast",
         reference=fn,
+        compute=compute,
         summary=summary or f"elementwise {name} with numpy broadcasting",
     )
 
 
-def compare(name, fn):
+def compare(name, fn, compute=None):
     return OpRow(
         name,
         LR,
@@ -61,11 +65,12 @@ def compare(name, fn):
         infer=rules.broadcast_to_bool,
         fusion="broadcast",
         reference=fn,
+        compute=compute,
         summary=f"elementwise {name}, broadcasting, giving i1",
     )
 
 
-def reduction(name, fn, dtypes="numeric"):
+def reduction(name, fn, dtypes="numeric", lowering=None):
     return OpRow(
         name,
         (Operand("x", dtypes=dtypes),),
@@ -75,6 +80,7 @@ def reduction(name, fn, dtypes="numeric"):
         infer=rules.reduce_rule,
         fusion="reduction",
         reference=ref.reduce(fn),
+        lowering=lowering,
         summary=f"{name} over axes",
     )
 
@@ -108,40 +114,41 @@ TABLE = [
         summary="a constant tensor (numpy-backed)",
     ),
     # ---- elementwise arithmetic
-    binary("add", np.add),
-    binary("sub", np.subtract),
-    binary("mul", np.multiply),
-    binary("div", ref.div),
-    binary("pow", ref.power),
-    binary("maximum", np.maximum),
-    binary("minimum", np.minimum),
-    binary("mod", np.fmod, summary="remainder with the sign of the dividend (C fmod)"),
-    unary("neg", np.negative),
-    unary("abs", np.abs),
-    unary("exp", np.exp, "float"),
-    unary("log", np.log, "float"),
-    unary("sqrt", np.sqrt, "float"),
-    unary("rsqrt", lambda x: (1 / np.sqrt(x)).astype(x.dtype), "float"),
-    unary("tanh", np.tanh, "float"),
-    unary("sigmoid", ref.sigmoid, "float"),
-    unary("erf", ref.erf, "float"),
-    unary("sin", np.sin, "float"),
-    unary("cos", np.cos, "float"),
-    unary("floor", np.floor, "float"),
-    unary("ceil", np.ceil, "float"),
-    unary("round", np.round, "float", summary="round half to even"),
-    unary("sign", np.sign),
-    unary("reciprocal", lambda x: (1 / x).astype(x.dtype), "float"),
-    unary("relu", lambda x: np.maximum(x, np.zeros((), x.dtype))),
+    binary("add", np.add, compute="out[...] = lhs[...] + rhs[...]"),
+    binary("sub", np.subtract, compute="out[...] = lhs[...] - rhs[...]"),
+    binary("mul", np.multiply, compute="out[...] = lhs[...] * rhs[...]"),
+    binary("div", ref.div, compute="out[...] = lhs[...] / rhs[...]"),
+    binary("pow", ref.power, compute="out[...] = pow(lhs[...], rhs[...])"),
+    binary("maximum", np.maximum, compute="out[...] = max(lhs[...], rhs[...])"),
+    binary("minimum", np.minimum, compute="out[...] = min(lhs[...], rhs[...])"),
+    binary("mod", np.fmod, compute="out[...] = lhs[...] % rhs[...]", summary="remainder with the sign of the dividend (C fmod)"),
+    unary("neg", np.negative, compute="out[...] = -x[...]"),
+    unary("abs", np.abs, compute="out[...] = abs(x[...])"),
+    unary("exp", np.exp, "float", compute="out[...] = exp(x[...])"),
+    unary("log", np.log, "float", compute="out[...] = log(x[...])"),
+    unary("sqrt", np.sqrt, "float", compute="out[...] = sqrt(x[...])"),
+    unary("rsqrt", lambda x: (1 / np.sqrt(x)).astype(x.dtype), "float", compute="out[...] = rsqrt(x[...])"),
+    unary("tanh", np.tanh, "float", compute="out[...] = tanh(x[...])"),
+    unary("sigmoid", ref.sigmoid, "float", compute="out[...] = 1 / (1 + exp(-x[...]))"),
+    unary("erf", ref.erf, "float", compute="out[...] = erf(x[...])"),
+    unary("sin", np.sin, "float", compute="out[...] = sin(x[...])"),
+    unary("cos", np.cos, "float", compute="out[...] = cos(x[...])"),
+    unary("floor", np.floor, "float", compute="out[...] = floor(x[...])"),
+    unary("ceil", np.ceil, "float", compute="out[...] = ceil(x[...])"),
+    unary("round", np.round, "float", compute="out[...] = round(x[...])", summary="round half to even"),
+    unary("sign", np.sign, compute="out[...] = sign(x[...])"),
+    unary("reciprocal", lambda x: (1 / x).astype(x.dtype), "float", compute="out[...] = 1 / x[...]"),
+    unary("relu", lambda x: np.maximum(x, np.zeros((), x.dtype)), compute="out[...] = max(x[...], 0)"),
     unary(
         "leaky_relu",
         lambda x, *, alpha: np.where(x >= 0, x, x * np.asarray(alpha, x.dtype)).astype(x.dtype),
         "float",
         (Attr("alpha", "float", default=0.01),),
+        compute="out[...] = select(x[...] >= 0, x[...], x[...] * alpha)",
     ),
-    unary("gelu", ref.gelu, "float", (Attr("approximate", "str", default="none", choices=("none", "tanh")),)),
-    unary("clip", ref.clip, "numeric", (Attr("min", "float", default=None), Attr("max", "float", default=None))),
-    unary("not", np.logical_not, "bool"),
+    unary("gelu", ref.gelu, "float", (Attr("approximate", "str", default="none", choices=("none", "tanh")),), lowering=rb.gelu),
+    unary("clip", ref.clip, "numeric", (Attr("min", "float", default=None), Attr("max", "float", default=None)), lowering=rb.clip),
+    unary("not", np.logical_not, "bool", compute="out[...] = not(x[...])"),
     OpRow(
         "cast",
         X,
@@ -151,6 +158,7 @@ TABLE = [
         infer=rules.cast_rule,
         fusion="elementwise",
         reference=lambda x, *, to: x.astype(numpy_dtype(to)),
+        compute="out[...] = cast(x[...])",
         summary="convert the element type",
     ),
     OpRow(
@@ -161,16 +169,17 @@ TABLE = [
         infer=rules.where_rule,
         fusion="broadcast",
         reference=lambda c, a, b: np.where(c, a, b),
+        compute="out[...] = select(cond[...], lhs[...], rhs[...])",
         summary="select lhs where cond holds, else rhs (broadcasting)",
     ),
-    compare("equal", np.equal),
-    compare("less", np.less),
-    compare("less_equal", np.less_equal),
-    compare("greater", np.greater),
-    compare("greater_equal", np.greater_equal),
-    binary("and", np.logical_and, (Operand("lhs", dtypes="bool"), Operand("rhs", dtypes="bool"))),
-    binary("or", np.logical_or, (Operand("lhs", dtypes="bool"), Operand("rhs", dtypes="bool"))),
-    binary("xor", np.logical_xor, (Operand("lhs", dtypes="bool"), Operand("rhs", dtypes="bool"))),
+    compare("equal", np.equal, compute="out[...] = lhs[...] == rhs[...]"),
+    compare("less", np.less, compute="out[...] = lhs[...] < rhs[...]"),
+    compare("less_equal", np.less_equal, compute="out[...] = lhs[...] <= rhs[...]"),
+    compare("greater", np.greater, compute="out[...] = lhs[...] > rhs[...]"),
+    compare("greater_equal", np.greater_equal, compute="out[...] = lhs[...] >= rhs[...]"),
+    binary("and", np.logical_and, (Operand("lhs", dtypes="bool"), Operand("rhs", dtypes="bool")), compute="out[...] = and(lhs[...], rhs[...])"),
+    binary("or", np.logical_or, (Operand("lhs", dtypes="bool"), Operand("rhs", dtypes="bool")), compute="out[...] = or(lhs[...], rhs[...])"),
+    binary("xor", np.logical_xor, (Operand("lhs", dtypes="bool"), Operand("rhs", dtypes="bool")), compute="out[...] = xor(lhs[...], rhs[...])"),
     # ---- contractions and windows
     OpRow(
         "matmul",
@@ -180,6 +189,7 @@ TABLE = [
         infer=rules.matmul_rule,
         fusion="out-fusable",
         reference=ref.matmul,
+        lowering=rb.matmul,
         summary="batched matrix product with numpy.matmul broadcasting",
     ),
     OpRow(
@@ -196,9 +206,10 @@ TABLE = [
         infer=rules.conv2d_rule,
         fusion="out-fusable",
         reference=ref.conv2d,
+        lowering=rb.conv2d,
         summary="2-D convolution, NCHW input, OIHW weight",
     ),
-    OpRow("max_pool2d", XF, OUT, POOL_ATTRS, traits=PURE, infer=rules.pool2d_rule, fusion="opaque", reference=ref.max_pool2d),
+    OpRow("max_pool2d", XF, OUT, POOL_ATTRS, traits=PURE, infer=rules.pool2d_rule, fusion="opaque", reference=ref.max_pool2d, lowering=rb.max_pool2d),
     OpRow(
         "avg_pool2d",
         XF,
@@ -208,6 +219,7 @@ TABLE = [
         infer=rules.pool2d_rule,
         fusion="opaque",
         reference=ref.avg_pool2d,
+        lowering=rb.avg_pool2d,
     ),
     OpRow(
         "global_avg_pool2d",
@@ -217,6 +229,7 @@ TABLE = [
         infer=rules.global_pool_rule,
         fusion="reduction",
         reference=lambda x: np.mean(x, axis=tuple(range(2, x.ndim)), keepdims=True).astype(x.dtype),
+        lowering=rb.global_avg_pool2d,
     ),
     OpRow(
         "global_max_pool2d",
@@ -226,6 +239,7 @@ TABLE = [
         infer=rules.global_pool_rule,
         fusion="reduction",
         reference=lambda x: np.max(x, axis=tuple(range(2, x.ndim)), keepdims=True),
+        lowering=rb.global_max_pool2d,
     ),
     # ---- normalization
     OpRow(
@@ -243,6 +257,7 @@ TABLE = [
         infer=rules.batch_norm_rule,
         fusion="broadcast",
         reference=ref.batch_norm,
+        compute="out[b, c, ...] = (x[b, c, ...] - mean[c]) * (scale[c] / sqrt(var[c] + epsilon)) + bias[c]",
         summary="inference batch normalization over axis 1",
     ),
     OpRow(
@@ -254,6 +269,7 @@ TABLE = [
         infer=rules.layer_norm_rule,
         fusion="reduction",
         reference=ref.layer_norm,
+        lowering=rb.layer_norm,
         summary="normalize over axes [axis, rank); optional scale then bias operands",
     ),
     OpRow(
@@ -265,6 +281,7 @@ TABLE = [
         infer=rules.axis_same_shape,
         fusion="reduction",
         reference=ref.softmax,
+        lowering=rb.softmax,
     ),
     OpRow(
         "log_softmax",
@@ -275,13 +292,14 @@ TABLE = [
         infer=rules.axis_same_shape,
         fusion="reduction",
         reference=ref.log_softmax,
+        lowering=rb.log_softmax,
     ),
     # ---- reductions
-    reduction("reduce_sum", np.sum),
-    reduction("reduce_mean", np.mean, "float"),
-    reduction("reduce_max", np.max),
-    reduction("reduce_min", np.min),
-    reduction("reduce_prod", np.prod),
+    reduction("reduce_sum", np.sum, lowering=rb.reduction("+=")),
+    reduction("reduce_mean", np.mean, "float", lowering=rb.reduction("+=", mean=True)),
+    reduction("reduce_max", np.max, lowering=rb.reduction("max=")),
+    reduction("reduce_min", np.min, lowering=rb.reduction("min=")),
+    reduction("reduce_prod", np.prod, lowering=rb.reduction("*=")),
     OpRow(
         "argmax",
         (Operand("x", dtypes="numeric"),),
@@ -291,6 +309,7 @@ TABLE = [
         infer=rules.arg_reduce_rule,
         fusion="reduction",
         reference=ref.arg_reduce(np.argmax),
+        lowering=rb.arg_reduction("max="),
     ),
     OpRow(
         "argmin",
@@ -301,6 +320,7 @@ TABLE = [
         infer=rules.arg_reduce_rule,
         fusion="reduction",
         reference=ref.arg_reduce(np.argmin),
+        lowering=rb.arg_reduction("min="),
     ),
     # ---- data movement
     OpRow(
@@ -312,8 +332,9 @@ TABLE = [
         infer=rules.reshape_rule,
         fusion="injective",
         reference=ref.reshape,
+        lowering=rb.reshape,
     ),
-    OpRow("flatten", X, OUT, (Attr("axis", "int", default=1),), traits=PURE, infer=rules.flatten_rule, fusion="injective", reference=ref.flatten),
+    OpRow("flatten", X, OUT, (Attr("axis", "int", default=1),), traits=PURE, infer=rules.flatten_rule, fusion="injective", reference=ref.flatten, lowering=rb.flatten),
     OpRow(
         "transpose",
         X,
@@ -323,6 +344,7 @@ TABLE = [
         infer=rules.transpose_rule,
         fusion="injective",
         reference=ref.transpose,
+        lowering=rb.transpose,
     ),
     OpRow(
         "broadcast_to",
@@ -333,6 +355,7 @@ TABLE = [
         infer=rules.broadcast_to_rule,
         fusion="broadcast",
         reference=lambda x, *, shape: np.broadcast_to(x, tuple(shape)).copy(),
+        compute="out[...] = x[...]",
     ),
     OpRow(
         "concat",
@@ -343,6 +366,7 @@ TABLE = [
         infer=rules.concat_rule,
         fusion="injective",
         reference=lambda *xs, axis: np.concatenate(xs, axis=axis),
+        lowering=rb.concat,
     ),
     OpRow(
         "split",
@@ -353,6 +377,7 @@ TABLE = [
         infer=rules.split_rule,
         fusion="injective",
         reference=ref.split,
+        lowering=rb.split,
     ),
     OpRow(
         "slice",
@@ -368,6 +393,7 @@ TABLE = [
         infer=rules.slice_rule,
         fusion="injective",
         reference=ref.slice_,
+        lowering=rb.slice_,
     ),
     OpRow(
         "pad",
@@ -382,6 +408,7 @@ TABLE = [
         infer=rules.pad_rule,
         fusion="injective",
         reference=ref.pad,
+        lowering=rb.pad,
     ),
     OpRow(
         "gather",
@@ -392,6 +419,7 @@ TABLE = [
         infer=rules.gather_rule,
         fusion="injective",
         reference=ref.gather,
+        lowering=rb.gather,
         summary="take along an axis; negative indices count from the end",
     ),
     OpRow(
@@ -403,8 +431,9 @@ TABLE = [
         infer=rules.squeeze_rule,
         fusion="injective",
         reference=ref.squeeze,
+        lowering=rb.squeeze,
     ),
-    OpRow("unsqueeze", X, OUT, (Attr("axes", "ints"),), traits=PURE, infer=rules.unsqueeze_rule, fusion="injective", reference=ref.unsqueeze),
+    OpRow("unsqueeze", X, OUT, (Attr("axes", "ints"),), traits=PURE, infer=rules.unsqueeze_rule, fusion="injective", reference=ref.unsqueeze, lowering=rb.unsqueeze),
 ]
 
 Graph = build_dialect("graph", TABLE, [DenseElementsAttr])

@@ -78,7 +78,6 @@ BINARY: dict[str, Callable] = {
     "arith.divsi": ref.int_div,
     "arith.floordivsi": _floordiv,
     "arith.remsi": _int_remainder,
-    "arith.remf": np.fmod,
     "arith.maximumf": np.maximum,
     "arith.minimumf": np.minimum,
     "arith.maxsi": np.maximum,
@@ -104,6 +103,7 @@ UNARY: dict[str, Callable] = {
     "math.roundeven": np.round,
     "math.absf": np.abs,
     "math.absi": np.abs,
+    "math.trunc": np.trunc,
 }
 CASTS = {"arith.index_cast", "arith.sitofp", "arith.fptosi", "arith.extf", "arith.truncf", "arith.extsi", "arith.trunci", "arith.uitofp", "arith.extui"}
 CMPI = {0: np.equal, 1: np.not_equal, 2: np.less, 3: np.less_equal, 4: np.greater, 5: np.greater_equal}

@@ -1,0 +1,549 @@
+"""Compute-rule statements → loop nests. One statement becomes one perfect nest: a parallel loop
+per variable of the written access, a reduction loop per variable only read, and inside them one
+`loop.block` (spatial iterators S, reduce iterators R, an init region storing the reduction's
+identity) whose body loads, computes with arith/math and stores.
+
+Index maps come from shapes: a bare variable reading a size-1 axis of a larger iteration is a
+broadcast and reads index 0; `...` stands for the trailing variables of the written access.
+"""
+
+from __future__ import annotations
+
+import math as pymath
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from xdsl.dialects import arith, math
+from xdsl.dialects.builtin import IndexType, IntegerType
+from xdsl.ir import Attribute, Block, SSAValue
+
+from lamina.ir.diagnostics import LaminaError, SourceLocation
+from lamina.ir.dims import Dim, dim_add, dim_mul
+from lamina.ir.types import BufferType, f32, f64, i1, i64, is_bool, is_float, is_integer
+from lamina.lowering.compute_rules import (
+    Access,
+    BinOp,
+    Call,
+    EllipsisIndex,
+    Name,
+    Neg,
+    Num,
+    Statement,
+)
+from lamina.lowering.loop_builder import INDEX, LoopBuilder
+
+Literal = int | float | bool
+Value = SSAValue | Literal
+
+
+@dataclass
+class RuleScope:
+    """What the names of a rule mean for one op: buffers (operands, results, temporaries) and
+    attribute values."""
+
+    buffers: dict[str, SSAValue]
+    attrs: dict[str, object]
+    # Element type of the op's first result: `cast` converts to the written buffer's type, and
+    # untyped temporaries take this one.
+    result_type: Attribute
+    label: str
+    location: SourceLocation | None = None
+    # Temporaries are allocated at the function level, before any loop.
+    alloc_at: Callable[[BufferType], SSAValue] | None = None
+    temps: dict[str, SSAValue] = field(default_factory=dict)
+
+    def fail(self, stmt: Statement, message: str) -> LaminaError:
+        return LaminaError(f"lowering '{self.label}': {message} (rule: {stmt.text})", self.location)
+
+
+# ---------------------------------------------------------------- variables and extents
+
+
+def _expand(stmt: Statement, scope: RuleScope) -> tuple[Access, object, list[str]]:
+    """The statement with every `...` replaced by variables; returns the target, the value and
+    the ellipsis variable names."""
+    target = stmt.target
+    rank = _rank_of(stmt, scope, target)
+    explicit = [i for i in target.indices if not isinstance(i, EllipsisIndex)]
+    if len(explicit) == len(target.indices):
+        ell: list[str] = []
+    else:
+        ell = [f"_e{k}" for k in range(rank - len(explicit))]
+
+    def expand_access(a: Access) -> Access:
+        if not any(isinstance(i, EllipsisIndex) for i in a.indices):
+            return Access(a.buffer, tuple(expand(i) for i in a.indices))
+        count = _rank_of(stmt, scope, a) - (len(a.indices) - 1)
+        if count < 0 or count > len(ell):
+            raise scope.fail(stmt, f"'...' of {a.buffer} covers {count} axes but the written access has {len(ell)}")
+        names = ell[len(ell) - count :]
+        out = []
+        for i in a.indices:
+            out.extend(Name(n) for n in names) if isinstance(i, EllipsisIndex) else out.append(expand(i))
+        return Access(a.buffer, tuple(out))
+
+    def expand(e):
+        if isinstance(e, Access):
+            return expand_access(e)
+        if isinstance(e, Call):
+            return Call(e.fn, tuple(expand(a) for a in e.args))
+        if isinstance(e, BinOp):
+            return BinOp(e.op, expand(e.lhs), expand(e.rhs))
+        if isinstance(e, Neg):
+            return Neg(expand(e.operand))
+        return e
+
+    return expand_access(target), expand(stmt.value), ell
+
+
+def _rank_of(stmt: Statement, scope: RuleScope, a: Access) -> int:
+    buf = scope.buffers.get(a.buffer) or scope.temps.get(a.buffer)
+    if buf is None:
+        # A temporary written here for the first time: its rank is what the access says.
+        if any(isinstance(i, EllipsisIndex) for i in a.indices):
+            raise scope.fail(stmt, f"temporary '{a.buffer}' must be written with explicit indices")
+        return len(a.indices)
+    return buf.type.rank
+
+
+def _is_var(e, scope: RuleScope) -> bool:
+    return isinstance(e, Name) and e.id not in scope.attrs and e.id not in scope.buffers and e.id not in scope.temps
+
+
+def _variables(e, scope: RuleScope, out: list[str]) -> None:
+    if isinstance(e, Name):
+        if _is_var(e, scope) and e.id not in out:
+            out.append(e.id)
+    elif isinstance(e, Access):
+        for i in e.indices:
+            _variables(i, scope, out)
+    elif isinstance(e, Call):
+        args = e.args[:1] if e.fn == "dim" else e.args
+        if e.fn != "dim":
+            for a in args:
+                _variables(a, scope, out)
+    elif isinstance(e, BinOp):
+        _variables(e.lhs, scope, out)
+        _variables(e.rhs, scope, out)
+    elif isinstance(e, Neg):
+        _variables(e.operand, scope, out)
+
+
+def _accesses(e, out: list[Access]) -> None:
+    if isinstance(e, Access):
+        out.append(e)
+        for i in e.indices:
+            _accesses(i, out)
+    elif isinstance(e, Call) and e.fn != "dim":
+        for a in e.args:
+            _accesses(a, out)
+    elif isinstance(e, BinOp):
+        _accesses(e.lhs, out)
+        _accesses(e.rhs, out)
+    elif isinstance(e, Neg):
+        _accesses(e.operand, out)
+
+
+def _static_dim(e, stmt: Statement, scope: RuleScope) -> Dim:
+    """An extent written in a `where` clause: integers, dim(buffer, axis), + and *."""
+    if isinstance(e, Num) and isinstance(e.value, int):
+        return e.value
+    if isinstance(e, Name) and isinstance(scope.attrs.get(e.id), int):
+        return scope.attrs[e.id]
+    if isinstance(e, Call) and e.fn == "dim":
+        return _dim_of(e, stmt, scope)
+    if isinstance(e, BinOp) and e.op in "+*":
+        a, b = _static_dim(e.lhs, stmt, scope), _static_dim(e.rhs, stmt, scope)
+        return dim_add(a, b) if e.op == "+" else dim_mul(a, b)
+    raise scope.fail(stmt, "an extent must be built from integers, dim(buffer, axis), + and *")
+
+
+def _dim_of(call: Call, stmt: Statement, scope: RuleScope) -> Dim:
+    buf, axis = call.args
+    if not isinstance(buf, Name) or not isinstance(axis, Num):
+        raise scope.fail(stmt, "dim() takes a buffer name and an axis number")
+    value = scope.buffers.get(buf.id) or scope.temps.get(buf.id)
+    if value is None:
+        raise scope.fail(stmt, f"dim() of unknown buffer '{buf.id}'")
+    return value.type.shape[int(axis.value)]
+
+
+def _extents(stmt: Statement, scope: RuleScope, target: Access, value, variables: list[str]) -> dict[str, Dim]:
+    extents: dict[str, Dim] = {v: _static_dim(e, stmt, scope) for v, e in stmt.bounds.items()}
+    reads: list[Access] = []
+    _accesses(value, reads)
+    target_known = target.buffer in scope.buffers or target.buffer in scope.temps
+    candidates = ([target] if target_known else []) + reads
+    for a in candidates:
+        shape = (scope.buffers.get(a.buffer) or scope.temps.get(a.buffer)).type.shape
+        for i, d in zip(a.indices, shape):
+            if _is_var(i, scope) and i.id not in extents and d != 1:
+                extents[i.id] = d
+    for v in variables:
+        extents.setdefault(v, 1)  # every access broadcasts it: a single iteration
+    return extents
+
+
+# ---------------------------------------------------------------- scalar code
+
+
+class ScalarEmitter:
+    """Emits arith/math for one statement's expression inside a block body."""
+
+    def __init__(self, b: LoopBuilder, stmt: Statement, scope: RuleScope, env: dict[str, SSAValue], extents: dict[str, Dim], target_type: Attribute):
+        self.b, self.stmt, self.scope, self.env, self.extents = b, stmt, scope, env, extents
+        self.target_type = target_type
+
+    def fail(self, message: str) -> LaminaError:
+        return self.scope.fail(self.stmt, message)
+
+    # -- conversions
+
+    def materialize(self, v: Value, t: Attribute) -> SSAValue:
+        if isinstance(v, SSAValue):
+            return self.convert(v, t)
+        if isinstance(t, IndexType):
+            return self.b.index(int(v))
+        return self.b.constant(v, t)
+
+    def convert(self, v: SSAValue, t: Attribute) -> SSAValue:
+        s = v.type
+        if s == t:
+            return v
+        add = self.b.add
+        if is_bool(t):
+            zero = self.materialize(0, s)
+            return self.compare("!=", v, zero)
+        if isinstance(s, IndexType):
+            if is_float(t):
+                return add(arith.SIToFPOp(add(arith.IndexCastOp(v, i64)).result, t)).result
+            return add(arith.IndexCastOp(v, t)).result
+        if isinstance(t, IndexType):
+            if is_float(s):
+                v = add(arith.FPToSIOp(v, i64)).result
+            elif is_bool(s):
+                v = add(arith.ExtUIOp(v, i64)).result
+            return add(arith.IndexCastOp(v, t)).result
+        if is_float(s) and is_float(t):
+            op = arith.ExtFOp if s.bitwidth < t.bitwidth else arith.TruncFOp
+            return add(op(v, t)).result
+        if is_float(s):
+            return add(arith.FPToSIOp(v, t)).result
+        if is_float(t):
+            return add((arith.UIToFPOp if is_bool(s) else arith.SIToFPOp)(v, t)).result
+        if s.width.data < t.width.data:
+            return add((arith.ExtUIOp if is_bool(s) else arith.ExtSIOp)(v, t)).result
+        return add(arith.TruncIOp(v, t)).result
+
+    def unify(self, a: Value, b: Value, want: Attribute | None = None) -> tuple[Value, Value]:
+        ta = a.type if isinstance(a, SSAValue) else None
+        tb = b.type if isinstance(b, SSAValue) else None
+        if ta is None and tb is None:
+            if want is None:
+                return a, b
+            return self.materialize(a, want), self.materialize(b, want)
+        t = _join(ta, tb)
+        return self.materialize(a, t), self.materialize(b, t)
+
+    # -- expressions
+
+    def value(self, e, want: Attribute | None = None) -> Value:
+        if isinstance(e, Num):
+            return e.value
+        if isinstance(e, Name):
+            if e.id in self.scope.attrs:
+                v = self.scope.attrs[e.id]
+                if not isinstance(v, int | float | bool):
+                    raise self.fail(f"attribute '{e.id}' is not a number")
+                return v
+            if e.id in self.env:
+                return self.env[e.id]
+            raise self.fail(f"'{e.id}' is not an index variable, buffer or attribute here")
+        if isinstance(e, Access):
+            return self.load(e)
+        if isinstance(e, Neg):
+            x = self.value(e.operand, want)
+            if not isinstance(x, SSAValue):
+                return -x
+            if is_float(x.type):
+                return self.b.add(arith.NegfOp(x)).result
+            return self.arith("-", self.materialize(0, x.type), x)
+        if isinstance(e, BinOp):
+            a, b = self.value(e.lhs, want), self.value(e.rhs, want)
+            if e.op in ("==", "!=", "<", "<=", ">", ">="):
+                a, b = self.unify(a, b, want if want is not None and not is_bool(want) else f32)
+                return self.compare(e.op, a, b)
+            if not isinstance(a, SSAValue) and not isinstance(b, SSAValue):
+                return _fold(e.op, a, b)
+            a, b = self.unify(a, b)
+            return self.arith(e.op, a, b)
+        if isinstance(e, Call):
+            return self.call(e, want)
+        raise self.fail(f"unexpected expression {e}")
+
+    def index(self, e) -> SSAValue:
+        return self.materialize(self.value(e, INDEX), INDEX)
+
+    def call(self, e: Call, want: Attribute | None) -> Value:
+        fn, args = e.fn, e.args
+        add = self.b.add
+        if fn == "dim":
+            return self.b.size(_dim_of(e, self.stmt, self.scope))
+        if fn == "pad":
+            access, fill = args
+            loaded, inside = self.guarded_load(access)
+            if inside is None:
+                return loaded
+            return add(arith.SelectOp(inside, loaded, self.materialize(self.value(fill, loaded.type), loaded.type))).result
+        if fn == "valid":
+            _, inside = self.guarded_load(args[0], load=False)
+            return True if inside is None else inside
+        if fn == "cast":
+            return self.materialize(self.value(args[0], self.target_type), self.target_type)
+        if fn == "select":
+            c = self.materialize(self.value(args[0], i1), i1)
+            a, b = self.unify(self.value(args[1], want), self.value(args[2], want), want or self.target_type)
+            return add(arith.SelectOp(c, a, b)).result
+        if fn in ("not", "and", "or", "xor"):
+            vals = [self.materialize(self.value(a, i1), i1) for a in args]
+            if fn == "not":
+                return add(arith.XOrIOp(vals[0], self.materialize(True, i1))).result
+            op = {"and": arith.AndIOp, "or": arith.OrIOp, "xor": arith.XOrIOp}[fn]
+            return add(op(*vals)).result
+        if fn in ("max", "min", "pow"):
+            a, b = self.unify(self.value(args[0], want), self.value(args[1], want), want or self.target_type)
+            return self.arith(fn, a, b)
+        x = self.value(args[0], want)
+        if not isinstance(x, SSAValue):
+            x = self.materialize(x, want if want is not None and is_float(want) else self.target_type)
+        if fn == "sign":
+            zero = self.materialize(0, x.type)
+            one, minus = self.materialize(1, x.type), self.materialize(-1, x.type)
+            neg = add(arith.SelectOp(self.compare("<", x, zero), minus, x)).result
+            return add(arith.SelectOp(self.compare(">", x, zero), one, neg)).result
+        if fn == "abs":
+            return add((math.AbsFOp if is_float(x.type) else math.AbsIOp)(x)).result
+        ops = {
+            "exp": math.ExpOp, "log": math.LogOp, "sqrt": math.SqrtOp, "rsqrt": math.RsqrtOp,
+            "tanh": math.TanhOp, "erf": math.ErfOp, "sin": math.SinOp, "cos": math.CosOp,
+            "floor": math.FloorOp, "ceil": math.CeilOp, "round": math.RoundEvenOp,
+        }  # fmt: skip
+        if not is_float(x.type):
+            raise self.fail(f"{fn} needs a floating-point operand, got {x.type}")
+        return add(ops[fn](x)).result
+
+    def arith(self, op: str, a: SSAValue, b: SSAValue) -> SSAValue:
+        t = a.type
+        add = self.b.add
+        if is_float(t):
+            if op == "%":
+                return self.float_remainder(a, b)
+            cls = {"+": arith.AddfOp, "-": arith.SubfOp, "*": arith.MulfOp, "/": arith.DivfOp,
+                   "max": arith.MaximumfOp, "min": arith.MinimumfOp, "pow": math.PowFOp}[op]  # fmt: skip
+            return add(cls(a, b)).result
+        if op == "pow":
+            return add(math.IPowIOp(a, self.arith("max", b, self.materialize(0, t)))).result
+        if isinstance(t, IndexType) and op in ("/", "%"):
+            # Index arithmetic divides with floor semantics (windows and reflections go negative).
+            q = add(arith.FloorDivSIOp(a, b)).result
+            if op == "/":
+                return q
+            return add(arith.SubiOp(a, add(arith.MuliOp(q, b)).result)).result
+        cls = {"+": arith.AddiOp, "-": arith.SubiOp, "*": arith.MuliOp, "/": arith.DivSIOp, "%": arith.RemSIOp,
+               "max": arith.MaxSIOp, "min": arith.MinSIOp}[op]  # fmt: skip
+        if is_bool(t) and op in ("max", "min"):
+            cls = arith.OrIOp if op == "max" else arith.AndIOp
+        return add(cls(a, b)).result
+
+    def float_remainder(self, a: SSAValue, b: SSAValue) -> SSAValue:
+        """C fmod, a - trunc(a / b) * b (xDSL's arith has no remf), computed in f64 so the
+        quotient of narrower floats truncates exactly."""
+        t, wide = a.type, f64
+        if t != wide:
+            a, b = self.convert(a, wide), self.convert(b, wide)
+        add = self.b.add
+        q = add(math.TruncOp(add(arith.DivfOp(a, b)).result)).result
+        r = add(arith.SubfOp(a, add(arith.MulfOp(q, b)).result)).result
+        return self.convert(r, t)
+
+    def compare(self, op: str, a: SSAValue, b: SSAValue) -> SSAValue:
+        if is_float(a.type):
+            pred = {"==": "oeq", "!=": "une", "<": "olt", "<=": "ole", ">": "ogt", ">=": "oge"}[op]
+            return self.b.add(arith.CmpfOp(a, b, pred)).result
+        pred = {"==": "eq", "!=": "ne", "<": "slt", "<=": "sle", ">": "sgt", ">=": "sge"}[op]
+        return self.b.add(arith.CmpiOp(a, b, pred)).result
+
+    # -- memory
+
+    def buffer(self, name: str) -> SSAValue:
+        buf = self.scope.buffers.get(name) or self.scope.temps.get(name)
+        if buf is None:
+            raise self.fail(f"unknown buffer '{name}'")
+        return buf
+
+    def indices(self, a: Access) -> list[SSAValue]:
+        buf = self.buffer(a.buffer)
+        if len(a.indices) != buf.type.rank:
+            raise self.fail(f"{a.buffer} has rank {buf.type.rank} but is indexed with {len(a.indices)} indices")
+        out = []
+        for i, d in zip(a.indices, buf.type.shape):
+            if _is_var(i, self.scope) and d == 1 and self.extents.get(i.id, 1) != 1:
+                out.append(self.b.index(0))  # broadcast: a size-1 axis of a larger iteration
+            else:
+                out.append(self.index(i))
+        return out
+
+    def load(self, a: Access) -> SSAValue:
+        return self.b.load(self.buffer(a.buffer), self.indices(a))
+
+    def guarded_load(self, a, load: bool = True) -> tuple[SSAValue | None, SSAValue | None]:
+        """Load with every non-trivial index clamped into bounds; returns the value and the
+        condition that the unclamped index was inside (None when it always is)."""
+        if not isinstance(a, Access):
+            raise self.fail("pad() and valid() take a buffer access")
+        buf = self.buffer(a.buffer)
+        idx = self.indices(a)
+        inside = None
+        clamped = []
+        for i, e, d in zip(idx, a.indices, buf.type.shape):
+            if _is_var(e, self.scope) or isinstance(e, Num):
+                clamped.append(i)
+                continue
+            size = self.b.size(d)
+            zero, last = self.b.index(0), self.arith("-", size, self.b.index(1))
+            ok = self.b.add(arith.AndIOp(self.compare(">=", i, zero), self.compare("<", i, size))).result
+            inside = ok if inside is None else self.b.add(arith.AndIOp(inside, ok)).result
+            clamped.append(self.arith("min", self.arith("max", i, zero), last))
+        return (self.b.load(buf, clamped) if load else None), inside
+
+
+def _join(a: Attribute | None, b: Attribute | None) -> Attribute:
+    if a is None or a == b:
+        return b
+    if b is None:
+        return a
+    rank = lambda t: (3, t.bitwidth) if is_float(t) else (2, t.width.data) if is_integer(t) and not isinstance(t, IndexType) else (1, 0) if isinstance(t, IndexType) else (0, 0)  # noqa: E731
+    return max(a, b, key=rank)
+
+
+def _fold(op: str, a: Literal, b: Literal) -> Literal:
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "/":
+        return a / b if isinstance(a, float) or isinstance(b, float) else a // b
+    if op == "%":
+        return a % b
+    raise ValueError(op)
+
+
+def identity(op: str, t: Attribute) -> Literal:
+    """The value a reduction starts from."""
+    if op == "+=":
+        return 0
+    if op == "*=":
+        return 1
+    if is_float(t):
+        return -pymath.inf if op == "max=" else pymath.inf
+    if is_bool(t):
+        return op == "min="
+    bits = t.width.data
+    return -(2 ** (bits - 1)) if op == "max=" else 2 ** (bits - 1) - 1
+
+
+# ---------------------------------------------------------------- statements
+
+
+def static_type(e, scope: RuleScope) -> Attribute | None:
+    """The element type an expression computes in, None for untyped literals (they adopt their
+    context's type)."""
+    if isinstance(e, Access):
+        buf = scope.buffers.get(e.buffer) or scope.temps.get(e.buffer)
+        return buf.type.element_type if buf is not None else None
+    if isinstance(e, Name):
+        return None if e.id in scope.attrs else INDEX
+    if isinstance(e, Neg):
+        return static_type(e.operand, scope)
+    if isinstance(e, BinOp):
+        if e.op in ("==", "!=", "<", "<=", ">", ">="):
+            return i1
+        return _join(static_type(e.lhs, scope), static_type(e.rhs, scope))
+    if isinstance(e, Call):
+        if e.fn in ("valid", "not", "and", "or", "xor"):
+            return i1
+        if e.fn == "dim":
+            return INDEX
+        if e.fn == "cast":
+            return scope.result_type
+        if e.fn == "select":
+            return _join(static_type(e.args[1], scope), static_type(e.args[2], scope))
+        if e.fn in ("max", "min", "pow"):
+            return _join(static_type(e.args[0], scope), static_type(e.args[1], scope))
+        return static_type(e.args[0], scope)
+    return None
+
+
+def lower_statement(b: LoopBuilder, stmt: Statement, scope: RuleScope, label: str) -> None:
+    target, value, _ = _expand(stmt, scope)
+    if target.buffer not in scope.buffers and target.buffer not in scope.temps:
+        _allocate_temporary(stmt, scope, target, value)
+    spatial: list[str] = []
+    for i in target.indices:
+        _variables(i, scope, spatial)
+    every = list(spatial)
+    _variables(value, scope, every)
+    reduced = [v for v in every if v not in spatial]
+    if reduced and not stmt.is_reduction:
+        raise scope.fail(stmt, f"variables {', '.join(reduced)} are read but not written: use a reduction (+=, max=, ...)")
+    extents = _extents(stmt, scope, target, value, every)
+    out_buf = scope.buffers.get(target.buffer) or scope.temps[target.buffer]
+    elem = out_buf.type.element_type
+
+    loop_vars: list[SSAValue] = []
+    nest = []
+    for v in spatial + reduced:
+        cm = b.loop(b.index(0), b.size(extents[v]), "parallel" if v in spatial else "reduction", v.lstrip("_"))
+        loop_vars.append(cm.__enter__())
+        nest.append(cm)
+    kinds = "S" * len(spatial) + "R" * len(reduced)
+    init, body = b.block(label, loop_vars, kinds, [extents[v] for v in spatial + reduced])
+    names = spatial + reduced
+    if stmt.is_reduction:
+        with b.at(init):
+            em = ScalarEmitter(b, stmt, scope, dict(zip(names, init.args)), extents, elem)
+            b.store(em.materialize(identity(stmt.op, elem), elem), out_buf, em.indices(target))
+    b.finish(init)
+    with b.at(body):
+        em = ScalarEmitter(b, stmt, scope, dict(zip(names, body.args)), extents, elem)
+        result = em.value(value, elem)
+        where = em.indices(target)
+        if stmt.is_reduction:
+            acc = b.load(out_buf, where)
+            combine = {"+=": "+", "*=": "*", "max=": "max", "min=": "min"}[stmt.op]
+            result = em.arith(combine, acc, em.materialize(result, elem))
+        b.store(em.materialize(result, elem), out_buf, where)
+    b.finish(body)
+    for cm in reversed(nest):
+        cm.__exit__(None, None, None)
+
+
+def _allocate_temporary(stmt: Statement, scope: RuleScope, target: Access, value) -> None:
+    shape: list[Dim] = []
+    every: list[str] = []
+    _variables(value, scope, every)
+    extents = _extents(stmt, scope, target, value, every + [i.id for i in target.indices if _is_var(i, scope)])
+    for i in target.indices:
+        if _is_var(i, scope):
+            shape.append(extents[i.id])
+        elif isinstance(i, Num) and i.value == 0:
+            shape.append(1)
+        else:
+            raise scope.fail(stmt, f"temporary '{target.buffer}' must be written at plain variables or 0")
+    elem = static_type(value, scope)
+    if elem is None or isinstance(elem, IndexType):
+        elem = scope.result_type if elem is None else i64
+    t = BufferType.of(shape, elem)
+    scope.temps[target.buffer] = scope.alloc_at(t)
