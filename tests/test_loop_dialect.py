@@ -4,8 +4,9 @@ out-of-bounds accesses are located errors."""
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, StringAttr
 from xdsl.ir import Block, Region
 
 from lamina.dialects.loop import Loop
@@ -15,7 +16,9 @@ from lamina.ir.diagnostics import LaminaError
 from lamina.ir.dims import parse_dim
 from lamina.ir.types import BufferType, f32, i1, index
 from lamina.ir.verify import verify_op_tree
+from lamina.lowering.graph_to_loop import lower_module
 from lamina.lowering.loop_builder import LoopBuilder
+from lamina.testing import graph_functions, inputs_for
 
 
 def loop_function(arg_types, n_outputs, fill):
@@ -133,3 +136,64 @@ def test_symbolic_sizes_bind_from_inputs_and_mismatches_are_refused():
     module = matmul_module("parallel")
     with pytest.raises(LaminaError, match="axis 1 must be 8"):
         run_function(module, np.zeros((2, 7), np.float32), np.zeros((8, 5), np.float32))
+
+
+def test_verifier_checks_region_arguments():
+    def bad_block(b, out):
+        b.add(Loop["block"].build([b.index(0)], {"label": "x", "iter_kinds": "S", "domain": [4]}, [], [Region(Block()), Region(Block())]))
+
+    with pytest.raises(LaminaError, match="init region must take 1 index argument"):
+        loop_function([BufferType.of([4], f32)], 1, bad_block)
+
+    def bad_for(b, out):
+        b.add(Loop["for"].build([b.index(0), b.index(4)], {}, [], [Region(Block(arg_types=[f32]))]))
+
+    with pytest.raises(LaminaError, match="body region must take 1 index argument"):
+        loop_function([BufferType.of([4], f32)], 1, bad_for)
+
+
+def test_unordered_and_ordered_float_comparisons():
+    preds = ["oeq", "one", "olt", "ueq", "une", "ult", "ord", "uno"]
+
+    def fill(b, x, y, *outs):
+        with b.loop(b.index(0), b.index(3), "parallel", "i") as i:
+            a, c = b.load(x, [i]), b.load(y, [i])
+            for pred, out in zip(preds, outs):
+                b.store(b.add(arith.CmpfOp(a, c, pred)).result, out, [i])
+
+    types = [BufferType.of([3], f32)] * 2 + [BufferType.of([3], i1)] * len(preds)
+    module = loop_function(types, len(preds), fill)
+    x = np.array([1.0, np.nan, 2.0], np.float32)
+    y = np.array([1.0, 1.0, 3.0], np.float32)
+    got = dict(zip(preds, run_function(module, x, y)))
+    nan = np.isnan(x) | np.isnan(y)
+    np.testing.assert_array_equal(got["oeq"], x == y)
+    np.testing.assert_array_equal(got["one"], (x != y) & ~nan)
+    np.testing.assert_array_equal(got["olt"], x < y)
+    np.testing.assert_array_equal(got["ueq"], (x == y) | nan)
+    np.testing.assert_array_equal(got["une"], x != y)
+    np.testing.assert_array_equal(got["ult"], (x < y) | nan)
+    np.testing.assert_array_equal(got["ord"], ~nan)
+    np.testing.assert_array_equal(got["uno"], nan)
+
+
+def _serialized(module: ModuleOp) -> ModuleOp:
+    """The same program with every loop sequential: the plain semantics the vectorized
+    execution of parallel loops must reproduce."""
+    out = module.clone()
+    for op in out.walk():
+        if op.name == "loop.for" and op.attr("kind") == "parallel":
+            op.properties["kind"] = StringAttr("serial")
+    return out
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(graph_functions(max_ops=4))
+def test_vectorized_parallel_loops_equal_sequential_execution(module):
+    loops = module.clone()
+    lower_module(loops)
+    inputs = inputs_for(module, seed=0, symbols={"n": 3})
+    vector = run_function(loops, *inputs)
+    serial = run_function(_serialized(loops), *inputs)
+    for v, s in zip(vector, serial):
+        np.testing.assert_array_equal(v, s)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from xdsl.dialects.builtin import IndexType
 from xdsl.traits import IsTerminator, Pure
+from xdsl.utils.exceptions import VerifyException
 
 from lamina.ir.dims import DimError, parse_dim
 from lamina.ir.optable import Attr, Operand, OpRow, OpView, Region, Result, ShapeError, build_dialect
@@ -197,3 +198,42 @@ TABLE = [
 # BufferType and DenseElementsAttr are registered by the graph dialect already.
 Loop = build_dialect("loop", TABLE)
 DIALECT = Loop
+
+
+# ---------------------------------------------------------------- region signatures
+# A row's check sees operand types and attributes only; what the regions take is checked here,
+# on top of the verifier generated from the row, so rewrites that rebuild loops get caught.
+
+
+def _region_args(op, region, count: int, what: str) -> None:
+    args = region.block.args
+    if len(args) != count or any(not isinstance(a.type, IndexType) for a in args):
+        raise VerifyException(f"'{op.name}': the {what} region must take {count} index argument(s), got {len(args)}")
+
+
+def _for_regions(op) -> None:
+    _region_args(op, op.body, 1, "body")
+
+
+def _block_regions(op) -> None:
+    _region_args(op, op.init, len(op.operands), "init")
+    _region_args(op, op.body, len(op.operands), "body")
+
+
+def _if_regions(op) -> None:
+    _region_args(op, op.then, 0, "then")
+
+
+def _with_region_check(cls, check) -> None:
+    table_verify = cls.verify_
+
+    def verify_(self) -> None:
+        table_verify(self)
+        check(self)
+
+    cls.verify_ = verify_
+
+
+_with_region_check(Loop["for"], _for_regions)
+_with_region_check(Loop["block"], _block_regions)
+_with_region_check(Loop["if"], _if_regions)

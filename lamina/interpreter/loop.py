@@ -107,7 +107,23 @@ UNARY: dict[str, Callable] = {
 }
 CASTS = {"arith.index_cast", "arith.sitofp", "arith.fptosi", "arith.extf", "arith.truncf", "arith.extsi", "arith.trunci", "arith.uitofp", "arith.extui"}
 CMPI = {0: np.equal, 1: np.not_equal, 2: np.less, 3: np.less_equal, 4: np.greater, 5: np.greater_equal}
-CMPF = {1: np.equal, 2: np.greater, 3: np.greater_equal, 4: np.less, 5: np.less_equal, 6: np.not_equal, 13: np.not_equal}
+
+
+def _unordered(cmp: Callable) -> Callable:
+    return lambda a, b: cmp(a, b) | np.isnan(a) | np.isnan(b)
+
+
+# arith.cmpf predicates by number: o* are false when either side is NaN, u* are true.
+CMPF = {
+    0: lambda a, b: np.zeros(np.broadcast(a, b).shape, np.bool_),
+    1: np.equal, 2: np.greater, 3: np.greater_equal, 4: np.less, 5: np.less_equal,
+    6: lambda a, b: np.not_equal(a, b) & ~np.isnan(a) & ~np.isnan(b),
+    7: lambda a, b: ~np.isnan(a) & ~np.isnan(b),
+    8: _unordered(np.equal), 9: _unordered(np.greater), 10: _unordered(np.greater_equal),
+    11: _unordered(np.less), 12: _unordered(np.less_equal), 13: np.not_equal,
+    14: lambda a, b: np.isnan(a) | np.isnan(b),
+    15: lambda a, b: np.ones(np.broadcast(a, b).shape, np.bool_),
+}  # fmt: skip
 
 
 def scalar_dtype(t) -> np.dtype:
