@@ -29,6 +29,8 @@ from lamina.ir.dims import DimError, parse_dim
 from lamina.ir.optable import Attr, Operand, OpRow, OpView, Region, Result, ShapeError, build_dialect
 from lamina.ir.types import BufferType, element_type_of_numpy, is_bool
 
+# On a loop function: how many of its trailing arguments are outputs.
+OUTPUTS_ATTR = "lamina.outputs"
 LOOP_KINDS = ("serial", "parallel", "reduction")
 THREAD_AXES = ("blockIdx.x", "blockIdx.y", "blockIdx.z", "threadIdx.x", "threadIdx.y", "threadIdx.z")
 BUFFER_SCOPES = ("global", "local")

@@ -18,18 +18,16 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from xdsl.dialects import arith, func, math
+from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import FloatAttr, IndexType, IntegerAttr, IntegerType, ModuleOp
 from xdsl.ir import Block, Operation, SSAValue
 
 from lamina.dialects import graph_reference as ref
-from lamina.dialects.loop import REDUCE
+from lamina.dialects.loop import OUTPUTS_ATTR, REDUCE
 from lamina.interpreter.graph import find_function
 from lamina.ir.diagnostics import LaminaError, error_at
 from lamina.ir.dims import SymDim, evaluate_dim, parse_dim
 from lamina.ir.types import BufferType, numpy_dtype
-
-OUTPUTS_ATTR = "lamina.outputs"
 
 Env = list
 Mask = Any  # None (every lane live) or a bool array broadcastable to the lane shape

@@ -20,9 +20,8 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.traits import ConstantLike
 
-from lamina.dialects.loop import Loop
-from lamina.interpreter.loop import OUTPUTS_ATTR
-from lamina.ir.diagnostics import LaminaError, error_at, location_of
+from lamina.dialects.loop import OUTPUTS_ATTR, Loop
+from lamina.ir.diagnostics import error_at, location_of
 from lamina.ir.optable import TableOp, _match_specs
 from lamina.ir.types import BufferType, TensorType
 from lamina.lowering.compute_rules import RuleError, parse_rules
@@ -164,4 +163,4 @@ class LowerGraphToLoop(ModulePass):
         lower_module(op)
 
 
-__all__ = ["LaminaError", "LowerGraphToLoop", "lower_function", "lower_module", "rule_text"]
+__all__ = ["LowerGraphToLoop", "lower_function", "lower_module", "rule_text"]

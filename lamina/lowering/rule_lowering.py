@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from xdsl.dialects import arith, math
-from xdsl.dialects.builtin import IndexType, IntegerType
-from xdsl.ir import Attribute, Block, SSAValue
+from xdsl.dialects.builtin import IndexType
+from xdsl.ir import Attribute, SSAValue
 
 from lamina.ir.diagnostics import LaminaError, SourceLocation
 from lamina.ir.dims import Dim, dim_add, dim_mul
