@@ -288,3 +288,30 @@ def test_pass_is_a_module_pass_named_lower_graph_to_loop():
     LowerGraphToLoop().apply(Context(), module)
     verify_op_tree(module)
     assert not ops_named(module, "graph.tanh") and ops_named(module, "math.tanh")
+
+
+INTEGER_CASES = {
+    "neg": {},
+    "abs": {},
+    "sign": {},
+    "relu": {},
+    "clip": {"min": -2.0, "max": 3.0},
+    "reduce_sum": {"axes": (1,)},
+    "reduce_max": {},
+    "reduce_min": {"axes": (0,), "keepdims": False},
+    "reduce_prod": {"axes": (1,)},
+    "argmin": {"axis": 1},
+    "pad": {"pads": (1, 2, 0, 1), "value": 2.0},
+}
+
+
+@pytest.mark.parametrize("name", list(INTEGER_CASES))
+@pytest.mark.parametrize("elem", [i32, i8], ids=["i32", "i8"])
+def test_integer_unary_ops_and_reductions_wrap_like_numpy(name, elem):
+    module = graph_module([TensorType.of(["n", 5], elem)], lambda emit, x: emit(name, [x], INTEGER_CASES[name]))
+    compiled = compile_function(lowered(module))
+    for seed in range(2):
+        inputs = int_inputs(module, seed)
+        got, want = compiled.run(inputs)[0], run_graph(module, *inputs)[0]
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
