@@ -15,7 +15,7 @@ from lamina.dialects.graph import Graph
 from lamina.interpreter.graph import run_function as run_graph
 from lamina.interpreter.loop import OUTPUTS_ATTR, compile_function
 from lamina.ir.diagnostics import LaminaError
-from lamina.ir.types import TensorType, f32, i1, i32, i64
+from lamina.ir.types import TensorType, f32, i1, i8, i32, i64
 from lamina.ir.verify import verify_op_tree
 from lamina.lowering.compute_rules import Access, BinOp, Name, RuleError, parse_rules
 from lamina.lowering.graph_to_loop import LowerGraphToLoop, lower_module
