@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math as pymath
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from xdsl.dialects import arith, math
@@ -117,11 +118,9 @@ def _variables(e, scope: RuleScope, out: list[str]) -> None:
     elif isinstance(e, Access):
         for i in e.indices:
             _variables(i, scope, out)
-    elif isinstance(e, Call):
-        args = e.args[:1] if e.fn == "dim" else e.args
-        if e.fn != "dim":
-            for a in args:
-                _variables(a, scope, out)
+    elif isinstance(e, Call) and e.fn != "dim":  # dim(buffer, axis) names no variable
+        for a in e.args:
+            _variables(a, scope, out)
     elif isinstance(e, BinOp):
         _variables(e.lhs, scope, out)
         _variables(e.rhs, scope, out)
@@ -502,32 +501,29 @@ def lower_statement(b: LoopBuilder, stmt: Statement, scope: RuleScope, label: st
     out_buf = scope.buffers.get(target.buffer) or scope.temps[target.buffer]
     elem = out_buf.type.element_type
 
-    loop_vars: list[SSAValue] = []
-    nest = []
-    for v in spatial + reduced:
-        cm = b.loop(b.index(0), b.size(extents[v]), "parallel" if v in spatial else "reduction", v.lstrip("_"))
-        loop_vars.append(cm.__enter__())
-        nest.append(cm)
-    kinds = "S" * len(spatial) + "R" * len(reduced)
-    init, body = b.block(label, loop_vars, kinds, [extents[v] for v in spatial + reduced])
     names = spatial + reduced
-    if stmt.is_reduction:
-        with b.at(init):
-            em = ScalarEmitter(b, stmt, scope, dict(zip(names, init.args)), extents, elem)
-            b.store(em.materialize(identity(stmt.op, elem), elem), out_buf, em.indices(target))
-    b.finish(init)
-    with b.at(body):
-        em = ScalarEmitter(b, stmt, scope, dict(zip(names, body.args)), extents, elem)
-        result = em.value(value, elem)
-        where = em.indices(target)
+    with ExitStack() as nest:
+        loop_vars = [
+            nest.enter_context(b.loop(b.index(0), b.size(extents[v]), "parallel" if v in spatial else "reduction", v.lstrip("_")))
+            for v in names
+        ]
+        kinds = "S" * len(spatial) + "R" * len(reduced)
+        init, body = b.block(label, loop_vars, kinds, [extents[v] for v in names])
         if stmt.is_reduction:
-            acc = b.load(out_buf, where)
-            combine = {"+=": "+", "*=": "*", "max=": "max", "min=": "min"}[stmt.op]
-            result = em.arith(combine, acc, em.materialize(result, elem))
-        b.store(em.materialize(result, elem), out_buf, where)
-    b.finish(body)
-    for cm in reversed(nest):
-        cm.__exit__(None, None, None)
+            with b.at(init):
+                em = ScalarEmitter(b, stmt, scope, dict(zip(names, init.args)), extents, elem)
+                b.store(em.materialize(identity(stmt.op, elem), elem), out_buf, em.indices(target))
+        b.finish(init)
+        with b.at(body):
+            em = ScalarEmitter(b, stmt, scope, dict(zip(names, body.args)), extents, elem)
+            result = em.value(value, elem)
+            where = em.indices(target)
+            if stmt.is_reduction:
+                acc = b.load(out_buf, where)
+                combine = {"+=": "+", "*=": "*", "max=": "max", "min=": "min"}[stmt.op]
+                result = em.arith(combine, acc, em.materialize(result, elem))
+            b.store(em.materialize(result, elem), out_buf, where)
+        b.finish(body)
 
 
 def _allocate_temporary(stmt: Statement, scope: RuleScope, target: Access, value) -> None:
