@@ -1,0 +1,98 @@
+"""The text format's parser: a Lark LALR grammar (grammar.lark) and a builder that turns the
+parse tree into xDSL operations with file:line:col locations (builder.py)."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from xdsl.dialects.builtin import ModuleOp
+
+from lamina.ir.diagnostics import LaminaError, SourceLocation, SourceRegistry
+
+# How each terminal reads in "expected ..." messages.
+TERMINAL_WORDS = {
+    "VALUE_ID": "a value (%name)",
+    "SYMBOL": "a symbol (@name)",
+    "OP_NAME": "an op name",
+    "BARE_ID": "a name",
+    "SHAPED_TYPE": "a shaped type",
+    "STRING": "a string",
+    "INT": "an integer",
+    "FLOAT": "a number",
+    "DENSE": "dense<...>",
+    "DENSE_RESOURCE": "dense_resource<...>",
+    "LOC": "loc(...)",
+    "_NL": "end of line",
+    "COMMA": "','",
+    "COLON": "':'",
+    "EQUAL": "'='",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "ARROW": "'->'",
+    "MORETHAN": "'>'",
+    "MINUS": "'-'",
+    "PLUS": "'+'",
+    "STAR": "'*'",
+    "FUNC_KW": "func.func",
+    "MODULE_KW": "builtin.module",
+    "HASH_ATTR": "an attribute",
+    "BLOCK_ID": "a block label (^bb0)",
+    "RESOURCES": "a {-# ... #-} section",
+    "$END": "end of input",
+}
+
+
+@functools.cache
+def grammar() -> Lark:
+    path = os.path.join(os.path.dirname(__file__), "grammar.lark")
+    with open(path, encoding="utf-8") as f:
+        return Lark(f.read(), parser="lalr", lexer="contextual", propagate_positions=True, maybe_placeholders=True, cache=True)
+
+
+def _expected(names) -> str:
+    words = sorted({TERMINAL_WORDS.get(n, n) for n in names})
+    if len(words) > 6:
+        words = words[:6] + ["..."]
+    return ", ".join(words)
+
+
+def _syntax_error(e: UnexpectedInput, filename: str, first_line: int) -> LaminaError:
+    line = getattr(e, "line", 1) or 1
+    column = getattr(e, "column", 1) or 1
+    loc = SourceLocation(filename, line + first_line - 1, column)
+    if isinstance(e, UnexpectedToken):
+        tok: Token = e.token
+        if tok.type == "$END":
+            return LaminaError(f"unexpected end of input; expected {_expected(e.expected)}", loc)
+        shown = "end of line" if tok.type == "_NL" else f"'{tok}'"
+        return LaminaError(f"unexpected {shown}; expected {_expected(e.expected)}", loc)
+    if isinstance(e, UnexpectedCharacters):
+        return LaminaError(f"unexpected character {e.char!r}; expected {_expected(e.allowed or [])}", loc)
+    if isinstance(e, UnexpectedEOF):
+        return LaminaError(f"unexpected end of input; expected {_expected(e.expected)}", loc)
+    return LaminaError(f"syntax error: {e}", loc)
+
+
+def parse_module(text: str, filename: str = "<stdin>", first_line: int = 1) -> ModuleOp:
+    """Parse lamina text IR into a builtin.module; errors are located LaminaErrors."""
+    from lamina.parser.builder import Builder
+
+    SourceRegistry.register(filename, text, first_line)
+    source = text if text.endswith("\n") else text + "\n"
+    try:
+        tree = grammar().parse(source)
+    except UnexpectedInput as e:
+        raise _syntax_error(e, filename, first_line) from None
+    except VisitError as e:  # pragma: no cover - the grammar has no callbacks
+        raise LaminaError(str(e.orig_exc)) from None
+    return Builder(filename, first_line).module(tree)
+
+
+__all__ = ["parse_module"]
