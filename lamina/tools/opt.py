@@ -9,6 +9,7 @@ pipeline syntax (`pass-a,pass-b{opt=1}`, `parse_pipeline`) and `ModulePass.from_
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -78,6 +79,10 @@ def parse_pipeline_spec(spec: str) -> list[ModulePass]:
         if s.name not in passes:
             raise LaminaError(f"unknown pass '{s.name}' (see lamina-opt --list-passes)")
         cls = passes[s.name]
+        known = [f.name.replace("_", "-") for f in dataclasses.fields(cls)]
+        for option in s.parameters:
+            if option.replace("_", "-") not in known:
+                raise LaminaError(f"pass '{s.name}' has no option '{option}' (options: {', '.join(known) or 'none'})")
         try:
             out.append(cls.from_pass_spec(s))
         except (Exception, ArgSpecParseError) as e:

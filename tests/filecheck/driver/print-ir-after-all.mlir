@@ -1,6 +1,6 @@
-// RUN: lamina-opt %s -p canonicalize,dce --print-ir-after-all 2>&1 >/dev/null | filecheck %s
+// RUN: lamina-opt %s -p shape-infer,dce --print-ir-after-all 2>&1 >/dev/null | filecheck %s
 
-// CHECK: IR after canonicalize
+// CHECK: IR after shape-infer
 // CHECK: graph.exp
 // CHECK: IR after dce
 // CHECK-NOT: graph.exp

@@ -1,0 +1,9 @@
+"""`cse`: merge pure ops that compute the same thing (same op, operands, properties, result
+types), constants included — DenseElementsAttr compares by content hash. xDSL's driver does the
+work; it respects dominance and nested regions."""
+
+from xdsl.transforms.common_subexpression_elimination import CommonSubexpressionElimination
+
+
+class CSE(CommonSubexpressionElimination):
+    name = "cse"

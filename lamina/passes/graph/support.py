@@ -1,0 +1,60 @@
+"""Small queries graph rewrites share: constants, splats, building replacement ops at a location."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from xdsl.ir import Operation, SSAValue
+from xdsl.pattern_rewriter import PatternRewriter
+
+from lamina.dialects.graph import Graph
+from lamina.ir.diagnostics import location_of
+from lamina.ir.optable import TableOp
+
+
+def constant_array(v: SSAValue) -> np.ndarray | None:
+    owner = v.owner
+    if isinstance(owner, Operation) and owner.name == "graph.const":
+        return owner.attr("value")
+    return None
+
+
+def splat_value(v: SSAValue) -> float | None:
+    arr = constant_array(v)
+    if arr is None or arr.size == 0:
+        return None
+    first = arr.flat[0]
+    if np.all(arr == first):
+        return first.item()
+    return None
+
+
+def is_splat(v: SSAValue, value: float) -> bool:
+    s = splat_value(v)
+    return s is not None and s == value
+
+
+def build(rewriter: PatternRewriter, at: Operation, name: str, operands: list[SSAValue], attrs: dict[str, Any]) -> TableOp:
+    """A new graph op inserted before `at`, carrying its location (xDSL rewrites do not)."""
+    op = Graph[name].build(operands, attrs, location=location_of(at))
+    rewriter.insert_op(op)
+    return op
+
+
+def zeros_like(rewriter: PatternRewriter, at: Operation, t) -> SSAValue | None:
+    if not t.is_static:
+        return None
+    return build(rewriter, at, "const", [], {"value": np.zeros(t.shape, dtype=t.dtype)}).results[0]
+
+
+def erase_dead_pure_ops(root: Operation) -> None:
+    """Remove graph ops nobody uses (what a rewrite left behind), until none is left."""
+    changed = True
+    while changed:
+        changed = False
+        for op in list(root.walk(reverse=True)):
+            if isinstance(op, TableOp) and op.name.startswith("graph.") and op.results and all(not r.uses for r in op.results):
+                op.detach()
+                op.erase()
+                changed = True
