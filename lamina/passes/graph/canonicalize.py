@@ -191,7 +191,7 @@ class ApplyRuleTable(RewritePattern):
             replacement = rule(op, rewriter)
             if replacement is not None:
                 assert replacement.type == op.results[0].type, f"rule for {op.name} changed a type"
-                rewriter.replace_op(op, [], [replacement])
+                rewriter.replace(op, [], [replacement])
                 return
 
 
