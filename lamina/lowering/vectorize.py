@@ -23,6 +23,12 @@ from lamina.targets.host import host_target
 INDEX = IndexType()
 
 
+# xDSL's definitions of these accept scalars only (comparisons yield i1, casts and select's
+# condition are scalar); loops using them stay scalar for LLVM's vectorizer.
+SCALAR_ONLY = ("arith.cmpf", "arith.cmpi", "arith.select", "arith.index_cast", "arith.bitcast")
+SCALAR_ONLY_SUFFIXES = ("tofp", "tosi", "toui", ".extf", ".truncf", ".extsi", ".extui", ".trunci")
+
+
 class NotVectorizable(Exception):
     pass
 
@@ -81,8 +87,8 @@ def analyze(var: SSAValue, block: Block, coef: dict[SSAValue, int], varying: set
                 sizes += analyze(var, region.block, coef, varying)
         elif name.startswith("arith.") or name.startswith("math."):
             if any(x in varying for x in ins):
-                if len(op.results) != 1:
-                    raise NotVectorizable(name)
+                if len(op.results) != 1 or name in SCALAR_ONLY or name.endswith(SCALAR_ONLY_SUFFIXES):
+                    raise NotVectorizable(f"xDSL's {name} takes no vectors")
                 varying.add(op.results[0])
         else:
             raise NotVectorizable(f"{name} in a vectorized body")

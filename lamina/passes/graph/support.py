@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
+from xdsl.rewriter import InsertPoint
 
 from lamina.dialects.graph import Graph
 from lamina.ir.diagnostics import location_of
@@ -38,7 +39,7 @@ def is_splat(v: SSAValue, value: float) -> bool:
 def build(rewriter: PatternRewriter, at: Operation, name: str, operands: list[SSAValue], attrs: dict[str, Any]) -> TableOp:
     """A new graph op inserted before `at`, carrying its location (xDSL rewrites do not)."""
     op = Graph[name].build(operands, attrs, location=location_of(at))
-    rewriter.insert_op(op)
+    rewriter.insert(op, InsertPoint.before(at))
     return op
 
 
