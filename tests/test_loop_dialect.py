@@ -197,3 +197,20 @@ def test_vectorized_parallel_loops_equal_sequential_execution(module):
     serial = run_function(_serialized(loops), *inputs)
     for v, s in zip(vector, serial):
         np.testing.assert_array_equal(v, s)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(graph_functions(max_ops=4))
+def test_loop_ir_round_trips_through_the_generic_text_form(module):
+    from lamina.ir.printer import print_module
+    from lamina.parser import parse_module
+
+    loops = module.clone()
+    lower_module(loops)
+    text = print_module(loops, generic=True)
+    reparsed = parse_module(text, "lowered.mlir")
+    verify_op_tree(reparsed)
+    assert print_module(reparsed, generic=True) == text
+    inputs = inputs_for(module, seed=0, symbols={"n": 2})
+    for a, b in zip(run_function(loops, *inputs), run_function(reparsed, *inputs)):
+        np.testing.assert_array_equal(a, b)
