@@ -69,7 +69,7 @@ def _expand(stmt: Statement, scope: RuleScope) -> tuple[Access, object, list[str
     if len(explicit) == len(target.indices):
         ell: list[str] = []
     else:
-        ell = [f"_e{k}" for k in range(rank - len(explicit))]
+        ell = [f"_i{k}" for k in range(rank - len(explicit))]
 
     def expand_access(a: Access) -> Access:
         if not any(isinstance(i, EllipsisIndex) for i in a.indices):
@@ -502,10 +502,14 @@ def lower_statement(b: LoopBuilder, stmt: Statement, scope: RuleScope, label: st
     elem = out_buf.type.element_type
 
     names = spatial + reduced
+    # Bounds are defined before the nest so every loop of it sees them (no re-materialization
+    # per iteration of an outer loop).
+    zero = b.index(0)
+    uppers = [b.size(extents[v]) for v in names]
     with ExitStack() as nest:
         loop_vars = [
-            nest.enter_context(b.loop(b.index(0), b.size(extents[v]), "parallel" if v in spatial else "reduction", v.lstrip("_")))
-            for v in names
+            nest.enter_context(b.loop(zero, upper, "parallel" if v in spatial else "reduction", v.lstrip("_")))
+            for v, upper in zip(names, uppers)
         ]
         kinds = "S" * len(spatial) + "R" * len(reduced)
         init, body = b.block(label, loop_vars, kinds, [extents[v] for v in names])
