@@ -53,7 +53,7 @@ def test_each_graph_op_compiles_for_llvm(name):
     check()
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(graph_functions(max_ops=4))
 def test_c_target_agrees(module):
     inputs = inputs_for(module, seed=0, symbols={"n": 2})

@@ -214,8 +214,7 @@ class Printer:
         if parts:
             text += " {" + ", ".join(parts) + "}"
         if op.regions:
-            self.line(depth, text)  # placeholder line, completed below
-            head = self.lines.pop()
+            head = text
             for region in op.regions:
                 block = region.block
                 args = ", ".join(f"{self.name(a)}: {print_type(a.type)}" for a in block.args)

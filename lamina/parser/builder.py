@@ -148,6 +148,9 @@ class Builder:
         for child in body.children:
             block.add_op(self.operation(child, inner))
         fn = func.FuncOp(str(name)[1:], (arg_types, out_types), Region(block), visibility=str(visibility) if visibility else None)
+        attr_dict = next((c for c in rest if isinstance(c, Tree) and c.data == "attr_dict"), None)
+        for key, value, token in self.attr_entries(attr_dict):
+            fn.attributes[key] = self.xdsl_attr(value, token)
         self.set_location(fn, node, loc_token)
         last = block.last_op
         if not isinstance(last, func.ReturnOp):
@@ -311,7 +314,7 @@ class Builder:
         return self.token_value(tok)
 
     def number(self, tree: Tree) -> Value:
-        neg = any(isinstance(c, Token) and str(c) == "-" for c in tree.children)
+        neg = tree.data == "neg_number"
         tok = next(c for c in tree.children if isinstance(c, Token) and c.type in ("INT", "FLOAT"))
         if tok.type == "INT":
             return Value("int", -int(tok) if neg else int(tok), tok)

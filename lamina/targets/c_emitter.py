@@ -50,8 +50,13 @@ def c_scalar_type(t: Attribute) -> str:
         return f"{'uint' if t.signedness.data.name == 'UNSIGNED' else 'int'}{w}_t"
     if isinstance(t, VectorType):
         (lanes,) = t.get_shape()
-        return f"v{lanes}_{c_scalar_type(t.element_type).replace(' ', '_')}"
+        return f"v{lanes}_{vector_element_type(t.element_type)}"
     raise TypeError(f"no C type for {t}")
+
+
+def vector_element_type(t: Attribute) -> str:
+    # GCC has no vectors of bool; i1 lanes are bytes holding 0 or 1, as bool buffers do.
+    return "int8_t" if isinstance(t, IntegerType) and t.width.data == 1 else c_scalar_type(t)
 
 
 class CEmitter:
@@ -77,8 +82,7 @@ class CEmitter:
     def ctype(self, t: Attribute) -> str:
         if isinstance(t, VectorType):
             (lanes,) = t.get_shape()
-            elem = c_scalar_type(t.element_type)
-            self.vector_types.add((elem, lanes, numpy_dtype(t.element_type).itemsize if t.element_type != IntegerType(1) else 1))
+            self.vector_types.add((vector_element_type(t.element_type), lanes, numpy_dtype(t.element_type).itemsize))
         if isinstance(t, BufferType):
             return c_scalar_type(t.element_type) + " *"
         return c_scalar_type(t)
@@ -108,7 +112,7 @@ class CEmitter:
         if self.openmp:
             head.append("#ifdef _OPENMP\n#include <omp.h>\n#endif")
         for elem, lanes, size in sorted(self.vector_types):
-            head.append(f"typedef {elem} v{lanes}_{elem.replace(' ', '_')} __attribute__((vector_size({lanes * size})));")
+            head.append(f"typedef {elem} v{lanes}_{elem} __attribute__((vector_size({lanes * size})));")
         return "\n".join(head + self.constants + protos + bodies) + "\n"
 
     def prototype(self, f: func.FuncOp) -> str:
