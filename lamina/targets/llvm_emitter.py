@@ -160,6 +160,11 @@ class LLVMEmitter:
             return ir.Constant(I64, d)
         key = ("dim", str(d))
         if key not in st.dims:
+            for mono, _ in d.terms:
+                for s in mono:
+                    self.symbol_value(st, s)
+            # llvmlite anchors an insertion point by instruction index: position only after the
+            # symbol loads above are in place.
             b = ir.IRBuilder(st.entry)
             b.position_before(st.entry.terminator)
             total = None
