@@ -1,0 +1,1 @@
+"""Model importers: each turns a model format into a graph-dialect module."""
