@@ -103,6 +103,16 @@ def signature_of(fn: func.FuncOp) -> ModuleSignature:
     )
 
 
+def refuse_unsupported_types(module: ModuleOp) -> None:
+    from lamina.ir.diagnostics import location_of
+    from lamina.ir.types import f16
+
+    for op in module.walk():
+        for v in list(op.results) + [a for r in op.regions for b in r.blocks for a in b.args]:
+            if isinstance(v.type, ShapedTypeMixin) and v.type.element_type == f16:
+                raise LaminaError("the llvm and c targets do not compile f16 tensors yet (the interpreter runs them)", location_of(op))
+
+
 def run_passes(
     module: ModuleOp,
     spec: list[str],
@@ -144,6 +154,7 @@ def compile(  # noqa: A001 - the public name users expect
         raise LaminaError(f"unknown target '{target}' (targets: {', '.join(TARGETS)})")
     module = to_graph_module(model)
     verify_op_tree(module)
+    refuse_unsupported_types(module)
     fn = graph_function(module)
     signature = signature_of(fn)
     from lamina.runtime.compiled_model import default_threads

@@ -25,7 +25,7 @@ INDEX = IndexType()
 
 # xDSL's definitions of these accept scalars only (comparisons yield i1, casts and select's
 # condition are scalar); loops using them stay scalar for LLVM's vectorizer.
-SCALAR_ONLY = ("arith.cmpf", "arith.cmpi", "arith.select", "arith.index_cast", "arith.bitcast")
+SCALAR_ONLY = ("arith.cmpf", "arith.cmpi", "arith.select", "arith.index_cast", "arith.bitcast", "math.ipowi")
 SCALAR_ONLY_SUFFIXES = ("tofp", "tosi", "toui", ".extf", ".truncf", ".extsi", ".extui", ".trunci")
 
 

@@ -61,6 +61,11 @@ def as_array(value: Any, what: str) -> np.ndarray:
     raise LaminaError(f"{what}: expected a numpy array or an object with __dlpack__, got {type(value).__name__}")
 
 
+def contiguous(a: np.ndarray) -> np.ndarray:
+    # np.ascontiguousarray would turn a 0-d array into a 1-d one.
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
 class CompiledModel:
     """Call with arrays in input order, or a dict by input name; returns a list of numpy arrays."""
 
@@ -130,9 +135,7 @@ class CompiledModel:
 
     def __call__(self, *args: Any, **kwargs: Any) -> list[np.ndarray]:
         values = self._order(args, kwargs)
-        arrays = [
-            np.ascontiguousarray(as_array(v, f"input #{i} '{self._checks[i].spec.name}'")) for i, v in enumerate(values)
-        ]
+        arrays = [contiguous(as_array(v, f"input #{i} '{self._checks[i].spec.name}'")) for i, v in enumerate(values)]
         symbols = self._bind(arrays)
         env = dict(zip(self.signature.symbols, symbols))
         outputs = [np.empty(t.concrete_shape(env), dtype=t.dtype) for t in self.signature.outputs]

@@ -292,6 +292,9 @@ class CEmitter:
             else:
                 expr = f"({b} == 0 ? 0 : ({a} / {b} + (({a} % {b} != 0) && (({a} < 0) == ({b} < 0)))))"
             self.define(op, depth, expr)
+        elif name == "math.ipowi":
+            a, b = args
+            self.define(op, depth, f"({self.ctype(t)})pow((double){a}, (double)({b} < 0 ? 0 : {b}))")
         elif name == "arith.negf":
             self.define(op, depth, f"-{args[0]}")
         elif name == "math.rsqrt":

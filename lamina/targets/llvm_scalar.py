@@ -84,6 +84,13 @@ def emit_scalar(em: LLVMEmitter, op: Operation, args: list, b: ir.IRBuilder) -> 
         return b.fdiv(one, b.call(em.intrinsic("llvm.sqrt", rt, 1), args))
     if name == "math.absi":
         return b.call(_abs_int(em, rt), [args[0], ir.Constant(I1, 0)])
+    if name == "math.ipowi":
+        # Through double, exact for every result an integer of the operand's width can hold;
+        # negative exponents count as 0, as in the interpreter.
+        f64t = ir.DoubleType()
+        base = b.sitofp(args[0], f64t)
+        expo = b.sitofp(b.select(b.icmp_signed("<", args[1], _zero(rt)), _zero(rt), args[1]), f64t)
+        return b.fptosi(b.call(em.intrinsic("llvm.pow", f64t, 2), [base, expo]), rt)
     if name in LIBM:
         return _libm_call(em, b, LIBM[name], rt, args)
     if name == "arith.cmpf":

@@ -26,6 +26,7 @@ from lamina.frontend.onnx.registry import CONVERTERS, supported_ops
 from lamina.ir.diagnostics import LaminaError
 from lamina.ir.dims import parse_dim
 from lamina.ir.types import TensorType, element_type_of_numpy
+from lamina.ir.verify import verify_op_tree
 
 INPUT_NAMES_ATTR = "lamina.input_names"
 OUTPUT_NAMES_ATTR = "lamina.output_names"
@@ -71,6 +72,15 @@ def _sanitize(name: str, used: set[str]) -> str | None:
         return None
     used.add(base)
     return base
+
+
+def _attribute(a: onnx.AttributeProto):
+    value = helper.get_attribute_value(a)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, list) and value and isinstance(value[0], bytes):
+        return [v.decode("utf-8", "replace") for v in value]
+    return value
 
 
 def default_opset(model: onnx.ModelProto) -> int:
@@ -120,7 +130,7 @@ def from_onnx(model_or_path, name: str = "main") -> ModuleOp:
     problems: list[str] = []
     for node in graph.node:
         ctx.node = node
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        attrs = {a.name: _attribute(a) for a in node.attribute}
         ins = [ctx.get(n) if n else None for n in node.input]
         try:
             results = CONVERTERS[node.op_type](ctx, ins, attrs)
@@ -152,7 +162,12 @@ def from_onnx(model_or_path, name: str = "main") -> ModuleOp:
     fn = func.FuncOp(name, ([a.type for a in block.args], [o.type for o in outputs]), Region(block))
     fn.attributes[INPUT_NAMES_ATTR] = ArrayAttr([StringAttr(i.name) for i in inputs])
     fn.attributes[OUTPUT_NAMES_ATTR] = ArrayAttr([StringAttr(o.name) for o in graph.output])
-    return ModuleOp([fn])
+    module = ModuleOp([fn])
+    try:
+        verify_op_tree(module)
+    except LaminaError as e:
+        raise LaminaError(f"the model uses a feature lamina does not support: {e.message.splitlines()[0]}") from None
+    return module
 
 
 __all__ = ["from_onnx", "load_model_proto", "op_histogram", "supported_ops"]

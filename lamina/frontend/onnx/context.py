@@ -57,7 +57,7 @@ class ImportContext:
         self.block = block
         self.opset = opset
         self.values: dict[str, Val] = {}
-        self.const_cache: dict[int, SSAValue] = {}
+        self.const_cache: dict[int, tuple[np.ndarray, SSAValue]] = {}
         self.node: onnx.NodeProto | None = None
 
     # ------------------------------------------------------------ building
@@ -79,13 +79,13 @@ class ImportContext:
 
     def constant(self, array: np.ndarray) -> SSAValue:
         array = np.asarray(array)
-        key = id(array)
-        cached = self.const_cache.get(key)
-        if cached is not None:
-            return cached
+        # Keyed by identity; the entry holds the array so its id is never reused meanwhile.
+        cached = self.const_cache.get(id(array))
+        if cached is not None and cached[0] is array:
+            return cached[1]
         op = Graph["const"].build([], {"value": array})
         self.block.add_op(op)
-        self.const_cache[key] = op.results[0]
+        self.const_cache[id(array)] = (array, op.results[0])
         return op.results[0]
 
     def scalar(self, value, dtype) -> SSAValue:

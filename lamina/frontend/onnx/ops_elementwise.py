@@ -81,6 +81,10 @@ def mean(ctx, ins, attrs):
 
 @converts("Identity", "Dropout")
 def identity(ctx, ins, attrs):
+    if ctx.node.op_type == "Dropout" and len(ins) > 2 and ins[2] is not None:
+        training = ctx.constant_value(ins[2])
+        if training is None or bool(np.asarray(training).reshape(-1)[0]):
+            raise Unsupported("Dropout in training mode (lamina compiles inference)")
     if ctx.node.op_type == "Dropout" and len(ctx.node.output) > 1 and ctx.node.output[1]:
         mask = ctx.constant(np.ones([int(d) for d in ctx.shape(ins[0])], dtype=np.bool_)) if all(isinstance(d, int) for d in ctx.shape(ins[0])) else None
         if mask is None:

@@ -208,7 +208,7 @@ def pad(ctx, ins, attrs):
     if ctx.opset >= 11:
         pads = ctx.static_ints(ins[1], "Pad pads")
         value = ctx.constant_value(ins[2]) if len(ins) > 2 and ins[2] is not None else None
-        value = float(value) if value is not None and np.asarray(value).size else 0.0
+        value = float(np.asarray(value).reshape(-1)[0]) if value is not None and np.asarray(value).size else 0.0
         axes = ctx.static_ints(ins[3], "Pad axes") if len(ins) > 3 and ins[3] is not None else None
     else:
         pads = list(attrs.get("pads", attrs.get("paddings", [])))
@@ -273,7 +273,6 @@ def depth_to_space(ctx, ins, attrs):
     b = attrs["blocksize"]
     n, c, h, w = ctx.shape(x)
     mode = attrs.get("mode", "DCR")
-    mode = mode.decode() if isinstance(mode, bytes) else mode
     if mode == "DCR":
         t = ctx.emit("reshape", [x], {"shape": [n, b, b, c // b // b, h, w]})
         t = ctx.emit("transpose", [t], {"perm": [0, 3, 4, 1, 5, 2]})
@@ -293,14 +292,20 @@ def space_to_depth(ctx, ins, attrs):
     if not (isinstance(h, int) and isinstance(w, int)):
         raise Unsupported("SpaceToDepth over symbolic spatial sizes")
     t = ctx.emit("reshape", [x], {"shape": [n, c, h // b, b, w // b, b]})
-    t = ctx.emit("transpose", [t], {"perm": [0, 3, 5, 1, 2, 4]})
+    perm = [0, 1, 3, 5, 2, 4] if attrs.get("mode", "DCR") == "CRD" else [0, 3, 5, 1, 2, 4]
+    t = ctx.emit("transpose", [t], {"perm": perm})
     return out(ctx.emit("reshape", [t], {"shape": [n, c * b * b, h // b, w // b]}))
 
 
 @converts("Trilu")
 def trilu(ctx, ins, attrs):
     x = ins[0]
-    k = int(ctx.constant_value(ins[1])) if len(ins) > 1 and ins[1] is not None else 0
+    k = 0
+    if len(ins) > 1 and ins[1] is not None:
+        k_value = ctx.constant_value(ins[1])
+        if k_value is None:
+            raise Unsupported("Trilu with a run-time k")
+        k = int(np.asarray(k_value).reshape(()))
     shape = ctx.shape(x)
     rows, cols = shape[-2], shape[-1]
     if not (isinstance(rows, int) and isinstance(cols, int)):
