@@ -42,8 +42,13 @@ def make_runner(engine: str, model, inputs: dict[str, np.ndarray], threads: int)
         start = time.perf_counter()
         compiled = lamina.compile(model, threads=threads)
         info["compile_s"] = time.perf_counter() - start
-        info["peak_workspace_bytes"] = float(compiled.peak_workspace_bytes())
         ordered = [inputs[n] for n in compiled.input_names]
+        symbols = {}
+        for spec, arr in zip(compiled.signature.inputs, ordered):
+            for d, size in zip(spec.shape, arr.shape):
+                if not isinstance(d, int) and d.as_symbol():
+                    symbols[d.as_symbol()] = size
+        info["peak_workspace_bytes"] = float(compiled.peak_workspace_bytes(**symbols))
         return (lambda: compiled(*ordered)), info
     raise SystemExit(f"unknown engine {engine}")
 

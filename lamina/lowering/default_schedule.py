@@ -43,7 +43,57 @@ def _work(nest: Operation) -> int | None:
     return total
 
 
+def perfect_nest(outer: Operation) -> list[Operation]:
+    """outer and the loops nested alone inside it, outermost first."""
+    chain = [outer]
+    while True:
+        body = [op for op in chain[-1].regions[0].block.ops if op.name != "loop.yield"]
+        if len(body) == 1 and body[0].name == "loop.for":
+            chain.append(body[0])
+        else:
+            return chain
+
+
+def permute_nest(chain: list[Operation], order: list[int]) -> None:
+    """Make chain[order[i]]'s iteration the i-th loop. Legal for a perfect nest around blocks:
+    each block's reduce iterators still run in ascending order for every spatial point."""
+    headers = [(list(l.operands), dict(l.properties)) for l in chain]
+    args = [l.regions[0].block.args[0] for l in chain]
+    inside = {o for l in chain for o in l.walk()}
+    for l in chain:
+        for o in l.operands:
+            if o.owner in inside or o in args:
+                return  # a bound depends on an enclosing loop: not a rectangular nest
+    uses = [(use.operation, use.index, q) for q, a in enumerate(args) for use in list(a.uses)]
+    for i, q in enumerate(order):
+        operands, props = headers[q]
+        chain[i].operands = operands
+        chain[i].properties = props
+    new_var = {q: args[i] for i, q in enumerate(order)}
+    for op, index, q in uses:
+        ops = list(op.operands)
+        ops[index] = new_var[q]
+        op.operands = ops
+
+
+def reduction_inward_order(chain: list[Operation]) -> list[int] | None:
+    """Spatial loops but the last, then the reductions, then the last spatial loop: the
+    innermost loop becomes a contiguous spatial one that vectorizes, and the reduction keeps a
+    row of accumulators in cache."""
+    kinds = [l.attr("kind") for l in chain]
+    if kinds[-1] != "reduction" or "parallel" not in kinds or "serial" in kinds:
+        return None
+    spatial = [i for i, k in enumerate(kinds) if k == "parallel"]
+    reduce = [i for i, k in enumerate(kinds) if k == "reduction"]
+    order = spatial[:-1] + reduce + spatial[-1:]
+    return order if order != list(range(len(chain))) else None
+
+
 def schedule_nest(nest: Operation, vectorize: bool, threads: int) -> None:
+    chain = perfect_nest(nest)
+    order = reduction_inward_order(chain)
+    if order is not None and vectorize:
+        permute_nest(chain, order)
     loops = _loops(nest)
     innermost = [l for l in loops if not any(inner.name == "loop.for" for inner in l.walk() if inner is not l)]
     if vectorize:
