@@ -24,15 +24,18 @@ from lamina.runtime.abi import ModuleSignature, TensorSpec
 GRAPH_OPTIMIZATIONS = ["canonicalize", "cse", "fold-constants", "dce"]
 INPUT_NAMES_ATTR = "lamina.input_names"
 OUTPUT_NAMES_ATTR = "lamina.output_names"
-TARGETS = ("llvm", "c")
+TARGETS = ("llvm", "c", "cuda")
 
 
-def pipeline(opt_level: int, threads: int) -> list[str]:
+def pipeline(opt_level: int, threads: int, target: str = "llvm") -> list[str]:
     stages = list(GRAPH_OPTIMIZATIONS) if opt_level > 0 else []
     stages.append("lower-graph-to-loop")
-    vectorize = "true" if opt_level > 0 else "false"
-    stages.append(f"default-schedule{{vectorize={vectorize} threads={threads}}}")
-    stages.append("lower-loop-to-device")
+    if target == "cuda":
+        stages.append("default-schedule{vectorize=false gpu=true}")
+    else:
+        vectorize = "true" if opt_level > 0 else "false"
+        stages.append(f"default-schedule{{vectorize={vectorize} threads={threads}}}")
+    stages.append(f"lower-loop-to-device{{target={target}}}")
     return stages
 
 
@@ -160,7 +163,7 @@ def compile(  # noqa: A001 - the public name users expect
     from lamina.runtime.compiled_model import default_threads
 
     n_threads = default_threads(threads)
-    run_passes(module, pipeline(opt_level, n_threads), print_ir_after, progress)
+    run_passes(module, pipeline(opt_level, n_threads, target), print_ir_after, progress)
     from lamina.lowering.loop_to_device import WORKSPACE_ATTR
     from lamina.targets.llvm_target import ENTRY_ATTR
 
@@ -171,6 +174,10 @@ def compile(  # noqa: A001 - the public name users expect
     signature = ModuleSignature(signature.name, signature.inputs, signature.outputs, signature.symbols, str(workspace or 0))
     if progress:
         progress(f"emit {target}")
+    if target == "cuda":
+        from lamina.targets.cuda_target import build_cuda_module
+
+        return build_cuda_module(module, signature, threads=n_threads, workspace=workspace)
     if target == "c":
         from lamina.targets.c_target import build_c_model
 

@@ -110,14 +110,31 @@ def schedule_nest(nest: Operation, vectorize: bool, threads: int) -> None:
             loop.properties["kind"] = StringAttr("serial")
 
 
+def bind_gpu(nest: Operation) -> None:
+    """The first parallel loop with a static trip count runs over blocks, the next one (up to
+    1024 iterations) over the threads of a block."""
+    free_axes = ["blockIdx.x", "threadIdx.x"]
+    for loop in perfect_nest(nest):
+        if not free_axes or loop.attr("kind") != "parallel":
+            continue
+        trips = _trip_count(loop)
+        if trips is None or (free_axes[0].startswith("thread") and trips > 1024):
+            continue
+        loop.properties["thread"] = StringAttr(free_axes.pop(0))
+
+
 @dataclass(frozen=True)
 class DefaultSchedule(ModulePass):
     name = "default-schedule"
     vectorize: bool = True
     threads: int = 0  # 1: no parallel loops at all; 0 or more: parallelize nests worth it
+    gpu: bool = False  # bind loops to CUDA blocks and threads instead
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for fn in op.ops:
             for nest in list(fn.body.block.ops) if fn.regions else []:
                 if nest.name == "loop.for":
-                    schedule_nest(nest, self.vectorize, self.threads)
+                    if self.gpu:
+                        bind_gpu(nest)
+                    else:
+                        schedule_nest(nest, self.vectorize, self.threads)

@@ -26,7 +26,7 @@ from xdsl.passes import ModulePass
 
 from lamina.dialects.device import Device
 from lamina.dialects.loop import REDUCE
-from lamina.ir.diagnostics import error_at
+from lamina.ir.diagnostics import LaminaError, error_at
 from lamina.ir.dims import Dim, dim_product, parse_dim
 from lamina.ir.types import BufferType, i1, u8, numpy_dtype
 from lamina.runtime.memory_plan import BufferLife, MemoryPlan, plan_memory
@@ -70,9 +70,12 @@ class Emitter:
 
 
 class LoopToDevice:
-    def __init__(self, fn: func.FuncOp, is_entry: bool):
+    def __init__(self, fn: func.FuncOp, is_entry: bool, target: str = "llvm"):
         self.fn = fn
         self.is_entry = is_entry
+        self.target = target
+        self.in_kernel = False
+        self.kernels: list[func.FuncOp] = []
         self.plan: MemoryPlan | None = None
         self.workspace: SSAValue | None = None
 
@@ -154,6 +157,10 @@ class LoopToDevice:
             then = Block()
             em.add(Device["if"].build([v[op.operands[0]]], {}, regions=[Region(then)]))
             self.emit_ops(op.regions[0].block, em.nested(then))
+        elif name == "loop.for" and self.target == "cuda" and not self.in_kernel:
+            from lamina.lowering.gpu_outline import outline_nest
+
+            outline_nest(self, op, em, self.kernels)
         elif name == "loop.for":
             self.emit_for(op, em)
         elif name == "loop.block":
@@ -201,11 +208,16 @@ class LoopToDevice:
 
     def emit_for(self, op: Operation, em: Emitter) -> None:
         lower, upper = (em.values[o] for o in op.operands)
+        if self.in_kernel and op.attr("thread") is not None:
+            from lamina.lowering.gpu_outline import emit_bound_loop
+
+            emit_bound_loop(self, op, em, lower, upper)
+            return
         step = op.attr("step")
         body = op.regions[0].block
         parallel = (op.attr("kind") == "parallel" or op.attr("thread") is not None) and not em.in_parallel
         unroll = op.attr("unroll") or 1
-        if op.attr("vectorize"):
+        if op.attr("vectorize") and not self.in_kernel:
             from lamina.lowering.vectorize import try_vectorize
 
             if try_vectorize(self, op, em, lower, upper):
@@ -246,10 +258,18 @@ def entry_of(module: ModuleOp) -> func.FuncOp | None:
     return (with_outputs or funcs or [None])[0]
 
 
-def lower_module(module: ModuleOp) -> None:
+TARGETS = ("llvm", "c", "cuda")
+
+
+def lower_module(module: ModuleOp, target: str = "llvm") -> None:
+    if target not in TARGETS:
+        raise LaminaError(f"lower-loop-to-device: unknown target '{target}' (targets: {', '.join(TARGETS)})")
     entry = entry_of(module)
     for fn in [op for op in module.ops if isinstance(op, func.FuncOp)]:
-        new = LoopToDevice(fn, fn is entry).run()
+        lowerer = LoopToDevice(fn, fn is entry, target)
+        new = lowerer.run()
+        for kernel in lowerer.kernels:
+            module.body.block.insert_op_before(kernel, fn)
         module.body.block.insert_op_before(new, fn)
         module.body.block.erase_op(fn)
 
@@ -262,7 +282,7 @@ class LowerLoopToDevice(ModulePass):
     target: str = "llvm"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        lower_module(op)
+        lower_module(op, self.target)
 
 
 __all__ = ["LowerLoopToDevice", "lower_module", "WORKSPACE_ATTR", "i1"]

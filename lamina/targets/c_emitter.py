@@ -54,6 +54,11 @@ def c_scalar_type(t: Attribute) -> str:
     raise TypeError(f"no C type for {t}")
 
 
+def mangle(name: str) -> str:
+    """Model functions live in lamina's namespace: `@main` must not become C's main."""
+    return "lamina_fn_" + name
+
+
 def vector_element_type(t: Attribute) -> str:
     # GCC has no vectors of bool; i1 lanes are bytes holding 0 or 1, as bool buffers do.
     return "int8_t" if isinstance(t, IntegerType) and t.width.data == 1 else c_scalar_type(t)
@@ -124,8 +129,7 @@ class CEmitter:
             else:
                 params.append(f"{self.ctype(t)} {name}")
         params.append("const int64_t *restrict lamina_syms")
-        static = "static " if f.sym_visibility and f.sym_visibility.data == "private" else ""
-        return f"{static}void {f.sym_name.data}({', '.join(params)})"
+        return f"static void {mangle(f.sym_name.data)}({', '.join(params)})"
 
     # ------------------------------------------------------------ statements
 
@@ -178,7 +182,7 @@ class CEmitter:
             self.line(depth, "}")
         elif name == "device.call":
             args = ", ".join([self.n(o) for o in op.operands] + ["lamina_syms"])
-            self.line(depth, f"{op.attr('callee')}({args});")
+            self.line(depth, f"{mangle(op.attr('callee'))}({args});")
         elif name == "device.load":
             self.define(op, depth, f"{self.n(op.operands[0])}[{self.linear(op.operands[0], op.operands[1:])}]")
         elif name == "device.store":
@@ -392,7 +396,7 @@ def abi_functions(entry: func.FuncOp, signature: ModuleSignature, workspace: Dim
         "#else",
         "  (void)num_threads;",
         "#endif",
-        f"  {entry.sym_name.data}({call_args});",
+        f"  {mangle(entry.sym_name.data)}({call_args});",
         "  return 0;",
         "}",
     ]

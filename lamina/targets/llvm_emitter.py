@@ -102,7 +102,9 @@ class LLVMEmitter:
             if isinstance(t, BufferType):
                 arg.add_attribute("noalias")
         fn.args[-1].add_attribute("noalias")
-        fn.linkage = "internal" if f.sym_visibility and f.sym_visibility.data == "private" else "external"
+        # Only the ABI wrappers are exported; a model function named `main` must not clash with
+        # the program that links the library.
+        fn.linkage = "internal"
         self.functions[f.sym_name.data] = fn
 
     def define(self, f: func.FuncOp) -> None:
