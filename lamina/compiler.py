@@ -29,6 +29,8 @@ TARGETS = ("llvm", "c", "cuda")
 
 def pipeline(opt_level: int, threads: int, target: str = "llvm") -> list[str]:
     stages = list(GRAPH_OPTIMIZATIONS) if opt_level > 0 else []
+    if opt_level > 0 and target != "cuda":
+        stages.append("explicit-padding")
     stages.append("lower-graph-to-loop")
     if target == "cuda":
         stages.append("default-schedule{vectorize=false gpu=true}")

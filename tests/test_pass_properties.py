@@ -12,7 +12,7 @@ from lamina.passes.registry import available_passes
 from lamina.testing import graph_functions, inputs_for
 from lamina.tools.opt import parse_pipeline_spec
 
-PIPELINES = ["canonicalize", "fold-constants", "cse", "dce", "shape-infer", "canonicalize,cse,fold-constants,dce"]
+PIPELINES = ["canonicalize", "fold-constants", "cse", "dce", "shape-infer", "explicit-padding", "canonicalize,cse,fold-constants,dce"]
 
 
 def assert_same_results(before, after):

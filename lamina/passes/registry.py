@@ -19,6 +19,7 @@ PASS_MODULES = (
     "lamina.passes.graph.cse",
     "lamina.passes.graph.dce",
     "lamina.passes.graph.shape_infer",
+    "lamina.passes.graph.explicit_padding",
     "lamina.lowering.graph_to_loop",
     "lamina.lowering.default_schedule",
     "lamina.lowering.loop_to_device",
