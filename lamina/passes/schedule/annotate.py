@@ -1,0 +1,54 @@
+"""Annotation primitives: parallel, vectorize, unroll, bind. They change how code generation
+runs a loop, not what it computes, so each first proves the loop's iterations independent
+(parallel, vectorize, bind) or its unroll factor sensible."""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import IntegerAttr, StringAttr
+from xdsl.ir import Operation
+
+from lamina.ir.diagnostics import error_at
+from lamina.passes.schedule.analysis import carried_dependence
+from lamina.passes.schedule.nest import enclosing_loops, loops_under, trip_count
+
+
+def _independent(loop: Operation, what: str, at: Operation) -> None:
+    reason = carried_dependence(loop)
+    if reason is not None:
+        raise error_at(at, f"cannot {what} '{loop.attr('label')}': {reason}")
+
+
+def parallel(loop: Operation, at: Operation) -> None:
+    _independent(loop, "parallelize", at)
+    loop.properties["kind"] = StringAttr("parallel")
+
+
+def vectorize(loop: Operation, at: Operation) -> None:
+    if loops_under(loop):
+        raise error_at(at, f"cannot vectorize '{loop.attr('label')}': it is not an innermost loop")
+    _independent(loop, "vectorize", at)
+    loop.properties["vectorize"] = IntegerAttr(1, 1)
+
+
+def unroll(loop: Operation, factor: int | None, at: Operation) -> None:
+    if factor is None:
+        factor = trip_count(loop)
+        if factor is None:
+            raise error_at(at, f"cannot fully unroll '{loop.attr('label')}': its trip count is not static (give a factor)")
+    if factor < 1:
+        raise error_at(at, f"the unroll factor must be positive, got {factor}")
+    if factor == 1:
+        loop.properties.pop("unroll", None)
+        return
+    loop.properties["unroll"] = IntegerAttr(factor, 64)
+
+
+def bind(loop: Operation, thread: str, at: Operation) -> None:
+    _independent(loop, f"bind '{thread}' to", at)
+    for outer in enclosing_loops(loop):
+        if outer.attr("thread") == thread:
+            raise error_at(at, f"cannot bind '{thread}' to '{loop.attr('label')}': the enclosing loop '{outer.attr('label')}' is bound to it already")
+    for inner in loops_under(loop):
+        if inner.attr("thread") == thread:
+            raise error_at(at, f"cannot bind '{thread}' to '{loop.attr('label')}': the inner loop '{inner.attr('label')}' is bound to it already")
+    loop.properties["thread"] = StringAttr(thread)

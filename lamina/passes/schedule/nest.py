@@ -1,0 +1,245 @@
+"""Queries and small edits on loop nests that every schedule primitive shares: enclosing loops,
+blocks under a loop, perfect chains, index arithmetic inserted before an anchor op."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from xdsl.dialects import arith, func
+from xdsl.dialects.builtin import IndexType, IntegerAttr
+from xdsl.ir import Block, Operation, Region, SSAValue
+
+from lamina.dialects.loop import Loop
+
+INDEX = IndexType()
+
+
+def is_loop(op: Operation | None) -> bool:
+    return op is not None and op.name == "loop.for"
+
+
+def is_block(op: Operation | None) -> bool:
+    return op is not None and op.name == "loop.block"
+
+
+def loop_var(loop: Operation) -> SSAValue:
+    return loop.regions[0].block.args[0]
+
+
+def body_ops(op: Operation, region: int = 0) -> list[Operation]:
+    """The ops of a region's block, without its terminator."""
+    return [o for o in op.regions[region].block.ops if o.name != "loop.yield"]
+
+
+def enclosing_loops(op: Operation, stop: Operation | None = None) -> list[Operation]:
+    """The loop.for ops around op, outermost first (up to, not including, `stop`)."""
+    loops = []
+    parent = op.parent_op()
+    while parent is not None and parent is not stop and not isinstance(parent, func.FuncOp):
+        if is_loop(parent):
+            loops.append(parent)
+        parent = parent.parent_op()
+    return loops[::-1]
+
+
+def top_level(op: Operation) -> Operation:
+    """The ancestor of op that sits directly in its function's body."""
+    while not isinstance(op.parent_op(), func.FuncOp):
+        parent = op.parent_op()
+        if parent is None:
+            return op
+        op = parent
+    return op
+
+
+def function_of(op: Operation) -> func.FuncOp:
+    parent = op.parent_op()
+    while parent is not None and not isinstance(parent, func.FuncOp):
+        parent = parent.parent_op()
+    assert parent is not None
+    return parent
+
+
+def blocks_under(op: Operation) -> list[Operation]:
+    return [o for o in op.walk() if is_block(o) and o is not op]
+
+
+def loops_under(op: Operation) -> list[Operation]:
+    return [o for o in op.walk() if is_loop(o) and o is not op]
+
+
+def perfect_chain(outer: Operation, inner: Operation) -> list[Operation] | None:
+    """The loops from outer down to inner when each one's body is exactly the next loop; None
+    when inner is not reached that way."""
+    chain = [outer]
+    while chain[-1] is not inner:
+        ops = body_ops(chain[-1])
+        if len(ops) != 1 or not is_loop(ops[0]):
+            return None
+        chain.append(ops[0])
+    return chain
+
+
+def defined_outside(value: SSAValue, op: Operation) -> bool:
+    owner = value.owner
+    node = owner if isinstance(owner, Operation) else owner.parent_op()
+    return node is None or not op.is_ancestor(node) or node is op and not isinstance(owner, Operation)
+
+
+def static_value(value: SSAValue) -> int | None:
+    owner = value.owner
+    if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, IntegerAttr):
+        return owner.value.value.data
+    return None
+
+
+def static_extent(loop: Operation) -> int | None:
+    lo, hi = (static_value(v) for v in loop.operands)
+    if lo is None or hi is None:
+        return None
+    return max(0, hi - lo)
+
+
+def trip_count(loop: Operation) -> int | None:
+    extent = static_extent(loop)
+    if extent is None:
+        return None
+    step = loop.attr("step")
+    return -(-extent // step)
+
+
+def bound_anchor(loop: Operation) -> Operation:
+    """Where to put index arithmetic for a loop's new bounds: before the loop's top-level nest
+    when its bounds are function-level values (so the nest stays perfect), else right before
+    the loop."""
+    top = top_level(loop)
+    for v in loop.operands:
+        owner = v.owner
+        parent = owner.parent_op() if isinstance(owner, Operation) else owner.parent_op()
+        if not isinstance(parent, func.FuncOp):
+            return loop
+    return top
+
+
+class IndexMath:
+    """Index arithmetic inserted before an anchor op, folding constants as it goes."""
+
+    def __init__(self, anchor: Operation | None = None, block: Block | None = None):
+        self.anchor = anchor
+        self.block = block
+
+    def add_op(self, op: Operation) -> Operation:
+        if self.anchor is not None:
+            self.anchor.parent_block().insert_op_before(op, self.anchor)
+        else:
+            self.block.add_op(op)
+        return op
+
+    def const(self, value: int) -> SSAValue:
+        return self.add_op(arith.ConstantOp(IntegerAttr(int(value), INDEX))).result
+
+    def value(self, v: SSAValue | int) -> SSAValue:
+        return self.const(v) if isinstance(v, int) else v
+
+    def add(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue | int:
+        if isinstance(a, int) and isinstance(b, int):
+            return a + b
+        if b == 0:
+            return a
+        if a == 0:
+            return b
+        return self.add_op(arith.AddiOp(self.value(a), self.value(b))).result
+
+    def sub(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue | int:
+        if isinstance(a, int) and isinstance(b, int):
+            return a - b
+        if b == 0:
+            return a
+        return self.add_op(arith.SubiOp(self.value(a), self.value(b))).result
+
+    def mul(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue | int:
+        if isinstance(a, int) and isinstance(b, int):
+            return a * b
+        if b == 1:
+            return a
+        if a == 1:
+            return b
+        return self.add_op(arith.MuliOp(self.value(a), self.value(b))).result
+
+    def floordiv(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue | int:
+        if isinstance(a, int) and isinstance(b, int):
+            return a // b
+        if b == 1:
+            return a
+        return self.add_op(arith.FloorDivSIOp(self.value(a), self.value(b))).result
+
+    def rem(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue | int:
+        if isinstance(a, int) and isinstance(b, int):
+            return a % b
+        return self.add_op(arith.RemSIOp(self.value(a), self.value(b))).result
+
+    def ceildiv(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue | int:
+        if isinstance(a, int) and isinstance(b, int):
+            return -(-a // b)
+        return self.floordiv(self.add(a, self.sub(b, 1)), b)
+
+    def less(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue:
+        return self.add_op(arith.CmpiOp(self.value(a), self.value(b), "slt")).result
+
+    def both(self, a: SSAValue, b: SSAValue) -> SSAValue:
+        return self.add_op(arith.AndIOp(a, b)).result
+
+
+def new_loop(lower: SSAValue, upper: SSAValue, label: str, kind: str, step: int = 1) -> Operation:
+    body = Block(arg_types=[INDEX])
+    return Loop["for"].build([lower, upper], {"kind": kind, "label": label, "step": step}, [], [Region(body)])
+
+
+def new_if(cond: SSAValue) -> Operation:
+    return Loop["if"].build([cond], {}, [], [Region(Block())])
+
+
+def terminate(block: Block) -> None:
+    block.add_op(Loop["yield"].build([], result_types=[]))
+
+
+def move_body(src: Block, dst: Block) -> None:
+    """Move every op but the terminator from src to the end of dst."""
+    for op in list(src.ops):
+        if op.name == "loop.yield":
+            continue
+        op.detach()
+        dst.add_op(op)
+
+
+def prune_empty_loops(block: Block | None) -> None:
+    """Erase loops (and ifs) left with nothing in their body, walking outward."""
+    while block is not None:
+        owner = block.parent_op()
+        if owner is None or owner.name not in ("loop.for", "loop.if"):
+            return
+        if any(op.name != "loop.yield" for op in block.ops):
+            return
+        parent = owner.parent_block()
+        owner.detach()
+        owner.erase()
+        block = parent
+
+
+def erase_unused_index_math(ops: Sequence[Operation]) -> None:
+    """Erase pure index ops whose results lost all uses (bound arithmetic of removed loops)."""
+    changed = True
+    while changed:
+        changed = False
+        for op in list(ops):
+            if op.parent is None:
+                continue
+            if isinstance(op, arith.ConstantOp | arith.AddiOp | arith.SubiOp | arith.MuliOp | arith.FloorDivSIOp | arith.RemSIOp | arith.DivSIOp | arith.CmpiOp | arith.AndIOp):
+                if all(not r.uses for r in op.results):
+                    op.detach()
+                    op.erase()
+                    changed = True
+
+
+def walk_ops(op: Operation) -> Iterator[Operation]:
+    yield from op.walk()
