@@ -15,9 +15,10 @@ from xdsl.context import Context
 from xdsl.dialects import func
 from xdsl.dialects.builtin import FunctionType, ModuleOp
 from xdsl.passes import ModulePass
+from xdsl.rewriter import Rewriter
 
 from lamina.ir.diagnostics import LaminaError, error_at
-from lamina.ir.dims import Dim, SymDim, parse_dim
+from lamina.ir.dims import Dim, SymDim
 from lamina.ir.optable import ShapeError, TableOp, attr_from_value
 from lamina.ir.types import ShapedTypeMixin, type_text
 
@@ -26,8 +27,8 @@ def parse_bindings(text: str) -> dict[str, int]:
     env: dict[str, int] = {}
     for item in filter(None, (p.strip() for p in text.split(","))):
         name, sep, value = item.partition("=")
-        if not sep or not value.strip().lstrip("-").isdigit():
-            raise LaminaError(f"shape-infer: bind expects name=int pairs separated by commas, got '{item}'")
+        if not sep or not name.strip().isidentifier() or not value.strip().isdigit():
+            raise LaminaError(f"shape-infer: bind expects name=size pairs (sizes >= 0) separated by commas, got '{item}'")
         env[name.strip()] = int(value)
     return env
 
@@ -61,12 +62,14 @@ def refines(new, old) -> bool:
         return False
     if new.element_type != old.element_type or new.rank != old.rank:
         return False
-    return all(a == b or not isinstance(b, int) for a, b in zip(new.shape, old.shape))
+    # Refining turns a symbolic dim into a number; one symbol never becomes another.
+    return all(a == b or (isinstance(a, int) and not isinstance(b, int)) for a, b in zip(new.shape, old.shape))
 
 
-def retype(value, t) -> None:
-    """Change a value's type in place, keeping its uses (xDSL exposes `type` read-only)."""
-    object.__setattr__(value, "_type", t)
+def symbols_of(t) -> set[str]:
+    if not isinstance(t, ShapedTypeMixin):
+        return set()
+    return {s for d in t.shape if isinstance(d, SymDim) for mono, _ in d.terms for s in mono}
 
 
 @dataclass(frozen=True)
@@ -76,13 +79,17 @@ class ShapeInfer(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         env = parse_bindings(self.bind)
-        for fn in op.ops:
-            if isinstance(fn, func.FuncOp):
-                self.function(fn, env)
+        functions = [fn for fn in op.ops if isinstance(fn, func.FuncOp)]
+        used = {s for fn in functions for t in fn.function_type.inputs.data for s in symbols_of(t)}
+        if unknown := sorted(set(env) - used):
+            raise LaminaError(f"shape-infer: bind names {', '.join(unknown)}, which no function signature uses")
+        for fn in functions:
+            self.function(fn, env)
 
     def function(self, fn: func.FuncOp, env: dict[str, int]) -> None:
         for arg in fn.body.block.args:
-            retype(arg, substitute_type(arg.type, env))
+            if (t := substitute_type(arg.type, env)) != arg.type:
+                Rewriter.replace_value_with_new_type(arg, t)
         for inner in fn.body.block.walk():
             if not isinstance(inner, TableOp) or inner.ROW.infer is None:
                 continue
@@ -94,15 +101,13 @@ class ShapeInfer(ModulePass):
                 new_types = inner.ROW.infer(inner.view())
             except ShapeError as e:
                 raise error_at(inner, f"'{inner.name}': {e}") from None
-            for r, t in zip(inner.results, new_types):
+            for r, t in zip(list(inner.results), new_types):
                 if r.type != t:
                     old = substitute_type(r.type, env)
                     if not refines(t, old):
                         raise error_at(inner, f"'{inner.name}': its operands now give {type_text(t)}, which does not refine {type_text(r.type)}")
-                    retype(r, t)
+                    Rewriter.replace_value_with_new_type(r, t)
         ret = fn.body.block.last_op
         outs = [o.type for o in ret.operands] if isinstance(ret, func.ReturnOp) else list(fn.function_type.outputs.data)
         fn.function_type = FunctionType.from_lists([a.type for a in fn.body.block.args], outs)
 
-
-__all__ = ["ShapeInfer", "parse_dim"]

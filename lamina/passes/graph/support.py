@@ -10,7 +10,6 @@ from xdsl.pattern_rewriter import PatternRewriter
 from xdsl.rewriter import InsertPoint
 
 from lamina.dialects.graph import Graph
-from lamina.ir.diagnostics import location_of
 from lamina.ir.optable import TableOp
 
 
@@ -36,17 +35,14 @@ def is_splat(v: SSAValue, value: float) -> bool:
     return s is not None and s == value
 
 
-def build(rewriter: PatternRewriter, at: Operation, name: str, operands: list[SSAValue], attrs: dict[str, Any]) -> TableOp:
-    """A new graph op inserted before `at`, carrying its location (xDSL rewrites do not)."""
-    op = Graph[name].build(operands, attrs, location=location_of(at))
-    rewriter.insert(op, InsertPoint.before(at))
+def build(rewriter: PatternRewriter, at: Operation, name: str, operands: list[SSAValue], attrs: dict[str, Any], insert: bool = True) -> TableOp:
+    """A new graph op carrying `at`'s location (xDSL rewrites do not), inserted before `at`
+    unless the caller hands it to `rewriter.replace_op`, which inserts it itself."""
+    op = Graph[name].build(operands, attrs)
+    op.location = at.location
+    if insert:
+        rewriter.insert(op, InsertPoint.before(at))
     return op
-
-
-def zeros_like(rewriter: PatternRewriter, at: Operation, t) -> SSAValue | None:
-    if not t.is_static:
-        return None
-    return build(rewriter, at, "const", [], {"value": np.zeros(t.shape, dtype=t.dtype)}).results[0]
 
 
 def erase_dead_pure_ops(root: Operation) -> None:

@@ -1,0 +1,332 @@
+"""The algebraic simplifications `canonicalize` applies: one RewritePattern per rewrite, typed on
+its root op, gathered in the table CANONICAL_PATTERNS at the bottom.
+
+Every pattern replaces its root's result by a value of exactly the same type, or leaves the op
+alone. That is what keeps broadcasting honest: `x + zeros` is `x` only when the zeros did not
+broadcast the result to a bigger shape (or a wider dtype) than `x`.
+
+Float rules keep IEEE semantics: `x*0` is NaN for x = inf or NaN, and `x-x` is NaN for x = inf,
+so those two fold to zeros for integer tensors only. `x+0 -> x` is kept for floats although
+`-0.0 + 0.0` is `+0.0`: the sign of a zero is the one thing it changes, as in every compiler's
+"no signed zeros" default for graph IR.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.ir import Operation, SSAValue
+from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+
+from lamina.dialects.graph import Graph
+from lamina.ir.types import is_integer
+from lamina.passes.graph.support import build, is_splat
+
+AbsOp = Graph["abs"]
+AddOp = Graph["add"]
+AndOp = Graph["and"]
+BroadcastToOp = Graph["broadcast_to"]
+CastOp = Graph["cast"]
+CeilOp = Graph["ceil"]
+ClipOp = Graph["clip"]
+ConcatOp = Graph["concat"]
+DivOp = Graph["div"]
+FlattenOp = Graph["flatten"]
+FloorOp = Graph["floor"]
+MaximumOp = Graph["maximum"]
+MinimumOp = Graph["minimum"]
+MulOp = Graph["mul"]
+NegOp = Graph["neg"]
+NotOp = Graph["not"]
+OrOp = Graph["or"]
+PadOp = Graph["pad"]
+PowOp = Graph["pow"]
+ReluOp = Graph["relu"]
+ReshapeOp = Graph["reshape"]
+SliceOp = Graph["slice"]
+SqueezeOp = Graph["squeeze"]
+SubOp = Graph["sub"]
+TransposeOp = Graph["transpose"]
+UnsqueezeOp = Graph["unsqueeze"]
+
+# Ops that only reinterpret the shape: the element order is kept whatever their attributes.
+ShapeOnlyOp = ReshapeOp | SqueezeOp | UnsqueezeOp | FlattenOp
+
+
+def replace_if_same_type(rewriter: PatternRewriter, op: Operation, value: SSAValue) -> None:
+    if value.type == op.results[0].type:
+        rewriter.replace(op, [], [value])
+
+
+def producer(value: SSAValue, kind: type[Operation] | object) -> Operation | None:
+    """The op that defines `value` when it is an instance of `kind`."""
+    owner = value.owner
+    return owner if isinstance(owner, kind) else None  # type: ignore[arg-type]
+
+
+def replace_with_zeros(rewriter: PatternRewriter, op: Operation) -> None:
+    result_type = op.results[0].type
+    if not result_type.is_static:
+        return  # a constant needs a static shape
+    zeros = build(rewriter, op, "const", [], {"value": np.zeros(result_type.shape, dtype=result_type.dtype)})
+    rewriter.replace(op, [], [zeros.results[0]])
+
+
+def transpose_perm(op: Operation) -> list[int]:
+    perm = op.attr("perm")
+    rank = op.operands[0].type.rank
+    return list(perm) if perm is not None else list(reversed(range(rank)))
+
+
+class AddZero(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: AddOp, rewriter: PatternRewriter) -> None:
+        if is_splat(op.rhs, 0):
+            replace_if_same_type(rewriter, op, op.lhs)
+
+
+class ZeroAdd(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: AddOp, rewriter: PatternRewriter) -> None:
+        if is_splat(op.lhs, 0):
+            replace_if_same_type(rewriter, op, op.rhs)
+
+
+class SubZero(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SubOp, rewriter: PatternRewriter) -> None:
+        if is_splat(op.rhs, 0):
+            replace_if_same_type(rewriter, op, op.lhs)
+
+
+class IntSubSelf(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SubOp, rewriter: PatternRewriter) -> None:
+        if op.lhs == op.rhs and is_integer(op.out.type.element_type):
+            replace_with_zeros(rewriter, op)
+
+
+class MulOne(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MulOp, rewriter: PatternRewriter) -> None:
+        if is_splat(op.rhs, 1):
+            replace_if_same_type(rewriter, op, op.lhs)
+
+
+class OneMul(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MulOp, rewriter: PatternRewriter) -> None:
+        if is_splat(op.lhs, 1):
+            replace_if_same_type(rewriter, op, op.rhs)
+
+
+class IntMulZero(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MulOp, rewriter: PatternRewriter) -> None:
+        if is_integer(op.out.type.element_type) and (is_splat(op.lhs, 0) or is_splat(op.rhs, 0)):
+            replace_with_zeros(rewriter, op)
+
+
+class DivOne(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: DivOp, rewriter: PatternRewriter) -> None:
+        if is_splat(op.rhs, 1):
+            replace_if_same_type(rewriter, op, op.lhs)
+
+
+class PowOne(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: PowOp, rewriter: PatternRewriter) -> None:
+        if is_splat(op.rhs, 1):
+            replace_if_same_type(rewriter, op, op.lhs)
+
+
+class MaximumSelf(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MaximumOp, rewriter: PatternRewriter) -> None:
+        if op.lhs == op.rhs:
+            replace_if_same_type(rewriter, op, op.lhs)
+
+
+class MinimumSelf(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MinimumOp, rewriter: PatternRewriter) -> None:
+        if op.lhs == op.rhs:
+            replace_if_same_type(rewriter, op, op.lhs)
+
+
+class AndSelf(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: AndOp, rewriter: PatternRewriter) -> None:
+        if op.lhs == op.rhs:
+            replace_if_same_type(rewriter, op, op.lhs)
+
+
+class OrSelf(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: OrOp, rewriter: PatternRewriter) -> None:
+        if op.lhs == op.rhs:
+            replace_if_same_type(rewriter, op, op.lhs)
+
+
+class NegNeg(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: NegOp, rewriter: PatternRewriter) -> None:
+        if (inner := producer(op.x, NegOp)) is not None:
+            replace_if_same_type(rewriter, op, inner.x)
+
+
+class NotNot(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: NotOp, rewriter: PatternRewriter) -> None:
+        if (inner := producer(op.x, NotOp)) is not None:
+            replace_if_same_type(rewriter, op, inner.x)
+
+
+class AbsOfAbsOrNeg(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: AbsOp, rewriter: PatternRewriter) -> None:
+        if (inner := producer(op.x, AbsOp)) is not None:
+            rewriter.replace(op, [], [inner.out])
+        elif (inner := producer(op.x, NegOp)) is not None:
+            # |-x| = |x| also for the most negative integer: both wrap to itself.
+            rewriter.replace(op, build(rewriter, op, "abs", [inner.x], {}, insert=False))
+
+
+class ReluRelu(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ReluOp, rewriter: PatternRewriter) -> None:
+        if (inner := producer(op.x, ReluOp)) is not None:
+            rewriter.replace(op, [], [inner.out])
+
+
+class FloorFloor(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: FloorOp, rewriter: PatternRewriter) -> None:
+        if (inner := producer(op.x, FloorOp | CeilOp)) is not None:
+            rewriter.replace(op, [], [inner.out])
+
+
+class CeilCeil(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: CeilOp, rewriter: PatternRewriter) -> None:
+        if (inner := producer(op.x, FloorOp | CeilOp)) is not None:
+            rewriter.replace(op, [], [inner.out])
+
+
+class ShapeOpToSameShape(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ShapeOnlyOp, rewriter: PatternRewriter) -> None:
+        replace_if_same_type(rewriter, op, op.x)
+
+
+class ShapeOpOfShapeOp(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ShapeOnlyOp, rewriter: PatternRewriter) -> None:
+        inner = producer(op.x, ShapeOnlyOp)
+        if inner is None:
+            return
+        if inner.x.type == op.out.type:
+            rewriter.replace(op, [], [inner.x])
+            return
+        reshape = build(rewriter, op, "reshape", [inner.x], {"shape": list(op.out.type.shape)}, insert=False)
+        if reshape.out.type == op.out.type:
+            rewriter.replace(op, reshape)
+        else:
+            reshape.erase()
+
+
+class TransposeIdentity(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: TransposeOp, rewriter: PatternRewriter) -> None:
+        if transpose_perm(op) == list(range(op.x.type.rank)):
+            rewriter.replace(op, [], [op.x])
+
+
+class TransposeOfTranspose(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: TransposeOp, rewriter: PatternRewriter) -> None:
+        inner = producer(op.x, TransposeOp)
+        if inner is None:
+            return
+        # out[j] = mid[outer[j]] = x[inner[outer[j]]]
+        inner_perm, outer_perm = transpose_perm(inner), transpose_perm(op)
+        composed = [inner_perm[j] for j in outer_perm]
+        if composed == list(range(len(composed))):
+            rewriter.replace(op, [], [inner.x])
+        else:
+            rewriter.replace(op, build(rewriter, op, "transpose", [inner.x], {"perm": composed}, insert=False))
+
+
+class CastToSameType(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: CastOp, rewriter: PatternRewriter) -> None:
+        replace_if_same_type(rewriter, op, op.x)
+
+
+class BroadcastToSameShape(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: BroadcastToOp, rewriter: PatternRewriter) -> None:
+        replace_if_same_type(rewriter, op, op.x)
+
+
+class SliceOfWhole(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SliceOp, rewriter: PatternRewriter) -> None:
+        # With unit steps, keeping every size means starting at 0 on every axis.
+        steps = op.attr("steps")
+        if steps is None or all(s == 1 for s in steps):
+            replace_if_same_type(rewriter, op, op.x)
+
+
+class PadOfNothing(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: PadOp, rewriter: PatternRewriter) -> None:
+        if all(p == 0 for p in op.attr("pads")):
+            replace_if_same_type(rewriter, op, op.x)
+
+
+class ConcatOfOne(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ConcatOp, rewriter: PatternRewriter) -> None:
+        if len(op.operands) == 1:
+            replace_if_same_type(rewriter, op, op.operands[0])
+
+
+class ClipUnbounded(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ClipOp, rewriter: PatternRewriter) -> None:
+        if op.attr("min") is None and op.attr("max") is None:
+            replace_if_same_type(rewriter, op, op.x)
+
+
+CANONICAL_PATTERNS: tuple[RewritePattern, ...] = (
+    AddZero(),  # x+0 -> x
+    ZeroAdd(),  # 0+x -> x
+    SubZero(),  # x-0 -> x
+    IntSubSelf(),  # x-x -> 0 (integers; inf-inf is NaN)
+    MulOne(),  # x*1 -> x
+    OneMul(),  # 1*x -> x
+    IntMulZero(),  # x*0 -> 0, 0*x -> 0 (integers; inf*0 and NaN*0 are NaN)
+    DivOne(),  # x/1 -> x
+    PowOne(),  # x**1 -> x
+    MaximumSelf(),  # max(x, x) -> x
+    MinimumSelf(),  # min(x, x) -> x
+    AndSelf(),  # x & x -> x
+    OrSelf(),  # x | x -> x
+    NegNeg(),  # -(-x) -> x
+    NotNot(),  # !!x -> x
+    AbsOfAbsOrNeg(),  # |(|x|)| -> |x|, |-x| -> |x|
+    ReluRelu(),  # relu(relu(x)) -> relu(x)
+    FloorFloor(),  # floor(floor(x)) -> floor(x), floor(ceil(x)) -> ceil(x)
+    CeilCeil(),  # ceil(ceil(x)) -> ceil(x), ceil(floor(x)) -> floor(x)
+    ShapeOpToSameShape(),  # reshape/squeeze/unsqueeze/flatten(x) to x's own shape -> x
+    ShapeOpOfShapeOp(),  # reshape(reshape(x)) -> reshape(x); unsqueeze(squeeze(x)) -> x
+    TransposeIdentity(),  # transpose(x, [0, 1, ...]) -> x
+    TransposeOfTranspose(),  # transpose(transpose(x, p), q) -> transpose(x, p∘q)
+    CastToSameType(),  # cast(x: f32, to f32) -> x
+    BroadcastToSameShape(),  # broadcast_to(x, shape of x) -> x
+    SliceOfWhole(),  # x[0:n:1] -> x
+    PadOfNothing(),  # pad(x, 0...) -> x
+    ConcatOfOne(),  # concat(x) -> x
+    ClipUnbounded(),  # clip(x, none, none) -> x
+)
