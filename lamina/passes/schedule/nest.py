@@ -80,12 +80,6 @@ def perfect_chain(outer: Operation, inner: Operation) -> list[Operation] | None:
     return chain
 
 
-def defined_outside(value: SSAValue, op: Operation) -> bool:
-    owner = value.owner
-    node = owner if isinstance(owner, Operation) else owner.parent_op()
-    return node is None or not op.is_ancestor(node) or node is op and not isinstance(owner, Operation)
-
-
 def static_value(value: SSAValue) -> int | None:
     owner = value.owner
     if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, IntegerAttr):
@@ -184,7 +178,16 @@ class IndexMath:
         return self.floordiv(self.add(a, self.sub(b, 1)), b)
 
     def less(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue:
-        return self.add_op(arith.CmpiOp(self.value(a), self.value(b), "slt")).result
+        return self.compare("slt", a, b)
+
+    def compare(self, predicate: str, a: SSAValue | int, b: SSAValue | int) -> SSAValue:
+        return self.add_op(arith.CmpiOp(self.value(a), self.value(b), predicate)).result
+
+    def size(self, d) -> SSAValue:
+        """The runtime value of a dimension (int or symbolic)."""
+        if isinstance(d, int):
+            return self.const(d)
+        return self.add_op(Loop["size"].build([], {"value": str(d)})).results[0]
 
     def both(self, a: SSAValue, b: SSAValue) -> SSAValue:
         return self.add_op(arith.AndIOp(a, b)).result

@@ -133,3 +133,6 @@ def register(name: str):
 
 
 __all__ = ["PRIMITIVES", "LaminaError", "Runner", "ValueHandle", "describe", "register"]
+
+# The remaining primitive families register themselves on import.
+from lamina.passes.schedule import cache, compute_at, inline, reduction, sampling  # noqa: E402,F401

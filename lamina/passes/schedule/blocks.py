@@ -1,0 +1,123 @@
+"""Facts about loop.block ops that the compute-location, inlining, caching and reduction
+primitives check before rewriting: what a block writes, whether it writes a whole buffer at
+its own iterators, who else touches a buffer, and where nests sit in the function."""
+
+from __future__ import annotations
+
+from xdsl.dialects import func
+from xdsl.ir import Operation, SSAValue
+
+from lamina.dialects.loop import REDUCE
+from lamina.ir.diagnostics import error_at
+from lamina.passes.schedule.analysis import Access, accesses
+from lamina.passes.schedule.nest import body_ops, function_of, is_block, top_level
+
+# Ops a block body may hold for inlining: scalar math, loads and stores, no control flow.
+SCALAR_DIALECTS = ("arith.", "math.")
+
+
+def label(block: Operation) -> str:
+    return block.attr("label")
+
+
+def has_reduce(block: Operation) -> bool:
+    return REDUCE in block.attr("iter_kinds")
+
+
+def spatial_positions(block: Operation) -> list[int]:
+    return [k for k, c in enumerate(block.attr("iter_kinds")) if c != REDUCE]
+
+
+def stores_of(block: Operation) -> list[Access]:
+    return [a for a in accesses(block) if a.is_store]
+
+
+def loads_of(block: Operation) -> list[Access]:
+    return [a for a in accesses(block) if not a.is_store]
+
+
+def single_store(block: Operation, at: Operation, what: str) -> Access:
+    """The one store of the block's body (its init may store the same buffer)."""
+    stores = [a for a in stores_of(block) if a.op.parent_block() is block.regions[1].block]
+    all_stores = stores_of(block)
+    if len(stores) != 1 or any(a.buffer is not stores[0].buffer for a in all_stores):
+        raise error_at(at, f"cannot {what} '{label(block)}': it must write exactly one buffer with one store in its body")
+    return stores[0]
+
+
+def writes_whole_buffer_at_iterators(block: Operation, store: Access) -> bool:
+    """The store's indices are the block's spatial iterators in order and the spatial domain is
+    the buffer's shape: the block writes every element exactly once per reduce point."""
+    args = list(block.regions[1].block.args)
+    spatial = spatial_positions(block)
+    if [a for a in store.indices] != [args[k] for k in spatial]:
+        return False
+    domain = block.attr("domain")
+    return [domain[k] for k in spatial] == list(store.buffer.type.shape)
+
+
+def pure_body(block: Operation) -> bool:
+    for op in body_ops(block, 1):
+        if op.name in ("loop.load", "loop.store"):
+            continue
+        if not op.name.startswith(SCALAR_DIALECTS) or op.regions:
+            return False
+    return True
+
+
+def is_intermediate(buffer: SSAValue) -> bool:
+    return isinstance(buffer.owner, Operation) and buffer.owner.name == "loop.alloc"
+
+
+def writers(fn: func.FuncOp, buffer: SSAValue) -> list[Operation]:
+    """Blocks storing to buffer (a store outside any block counts as its own op)."""
+    out = []
+    for a in accesses(fn):
+        if a.is_store and a.buffer is buffer:
+            out.append(enclosing_block(a.op) or a.op)
+    return _unique(out)
+
+
+def readers(fn: func.FuncOp, buffer: SSAValue) -> list[Operation]:
+    out = []
+    for a in accesses(fn):
+        if not a.is_store and a.buffer is buffer:
+            out.append(enclosing_block(a.op) or a.op)
+    return _unique(out)
+
+
+def _unique(ops: list[Operation]) -> list[Operation]:
+    seen, out = set(), []
+    for op in ops:
+        if id(op) not in seen:
+            seen.add(id(op))
+            out.append(op)
+    return out
+
+
+def enclosing_block(op: Operation) -> Operation | None:
+    parent = op.parent_op()
+    while parent is not None and not is_block(parent):
+        parent = parent.parent_op()
+    return parent
+
+
+def nest_index(op: Operation) -> int:
+    """Position of op's top-level nest in its function body."""
+    top = top_level(op)
+    return list(function_of(op).body.block.ops).index(top)
+
+
+def nests_between(first: Operation, last: Operation) -> list[Operation]:
+    """Top-level ops strictly between the nests of first and last."""
+    ops = list(function_of(first).body.block.ops)
+    a, b = nest_index(first), nest_index(last)
+    return ops[a + 1 : b]
+
+
+def touches(op: Operation, buffer: SSAValue, stores_only: bool = False) -> bool:
+    return any(a.buffer is buffer and (a.is_store or not stores_only) for a in accesses(op))
+
+
+def only_block_in_nest(block: Operation) -> bool:
+    return [b for b in top_level(block).walk() if is_block(b)] == [block]
