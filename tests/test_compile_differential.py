@@ -6,11 +6,12 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, note, settings
 
 import lamina
 from lamina.dialects.graph import Graph
 from lamina.interpreter.graph import run_function
+from lamina.ir.printer import print_module
 from lamina.testing import graph_functions, inputs_for
 from lamina.testing.graph_op_samples import SAMPLERS
 
@@ -30,6 +31,7 @@ def assert_matches(got, want):
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(graph_functions(max_ops=5))
 def test_random_programs_compile_to_what_the_interpreter_computes(module):
+    note(print_module(module))
     inputs = inputs_for(module, seed=0, symbols={"n": 3})
     want = run_function(module, *inputs)
     model = lamina.compile(module, threads=1)
@@ -47,6 +49,7 @@ def test_each_graph_op_compiles_for_llvm(name):
     @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(graph_functions(max_ops=2, ops=(name,)))
     def check(module):
+        note(print_module(module))
         inputs = inputs_for(module, seed=2, symbols={"n": 4})
         assert_matches(lamina.compile(module, threads=2)(*inputs), run_function(module, *inputs))
 
@@ -56,5 +59,6 @@ def test_each_graph_op_compiles_for_llvm(name):
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 @given(graph_functions(max_ops=4))
 def test_c_target_agrees(module):
+    note(print_module(module))
     inputs = inputs_for(module, seed=0, symbols={"n": 2})
     assert_matches(lamina.compile(module, target="c", threads=2)(*inputs), run_function(module, *inputs))

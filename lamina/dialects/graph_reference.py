@@ -191,6 +191,8 @@ def slice_(x, *, starts, ends, axes=None, steps=None):
 
 def pad(x, *, pads, mode="constant", value=0.0):
     rank = x.ndim
+    if rank == 0:
+        return x.copy()
     lo = [max(p, 0) for p in pads[:rank]]
     hi = [max(p, 0) for p in pads[rank:]]
     widths = list(zip(lo, hi))

@@ -159,10 +159,13 @@ def arg_reduction(op: str):
         kept = ["0" if k == axis else v for k, v in enumerate(full)]
         out = [v for k, v in enumerate(full) if k != axis] if not view.attrs["keepdims"] else kept
         k = full[axis]
+        # The extreme is NaN when any element is (max/min propagate it); then the NaN elements
+        # are the candidates, as numpy picks the first NaN.
+        hit = f"or(x[{_idx(full)}] == best[{_idx(kept)}], x[{_idx(full)}] != x[{_idx(full)}])"
         if view.attrs["select_last_index"]:
-            pick = f"out[{_idx(out)}] max= select(x[{_idx(full)}] == best[{_idx(kept)}], {k}, -1)"
+            pick = f"out[{_idx(out)}] max= select({hit}, {k}, -1)"
         else:
-            pick = f"out[{_idx(out)}] min= select(x[{_idx(full)}] == best[{_idx(kept)}], {k}, dim(x, {axis}))"
+            pick = f"out[{_idx(out)}] min= select({hit}, {k}, dim(x, {axis}))"
         return f"best[{_idx(kept)}] {op} x[{_idx(full)}]; {pick}"
 
     return build
