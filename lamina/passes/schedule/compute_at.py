@@ -128,6 +128,30 @@ def _emit_affine(math: IndexMath, form: Affine, atoms: dict[int, SSAValue], loop
     return value
 
 
+def fixed_loop_ranges(loop: Operation) -> dict[int, tuple[int, int]]:
+    """Static value ranges of the variables of loop and the loops around it."""
+    ranges = {}
+    for l in [*enclosing_loops(loop), loop]:
+        lo, hi = (static_value(v) for v in l.operands)
+        if lo is not None and hi is not None and hi > lo:
+            ranges[id(loop_var(l))] = (lo, lo + (hi - 1 - lo) // l.attr("step") * l.attr("step"))
+    return ranges
+
+
+def _within(region: DimRegion, domain, fixed_ranges: dict[int, tuple[int, int]]) -> bool:
+    """Whether base + [low, high] provably stays inside [0, domain)."""
+    if not isinstance(domain, int):
+        return False
+    low, high = region.low, region.high
+    for k, c in region.base.terms:
+        if k not in fixed_ranges:
+            return False
+        lo, hi = fixed_ranges[k]
+        low += min(c * lo, c * hi)
+        high += max(c * lo, c * hi)
+    return low >= 0 and high < domain
+
+
 def _build_nest(
     state: ScheduleState,
     block: Operation,
@@ -138,6 +162,7 @@ def _build_nest(
     size_math: IndexMath,
     scope: Operation,
 ) -> None:
+    fixed_ranges = fixed_loop_ranges(scope)
     """A nest (at `before` in anchor_block, else at its end) running `block` with one binding per
     iterator: ("region", DimRegion, domain extent) loops over the region and is guarded to the
     domain; ("full", extent, kind) loops over the whole domain."""
@@ -164,7 +189,7 @@ def _build_nest(
             region, domain = spec
             start = _emit_affine(math, region.base, analysis_atoms, scope)
             value = math.value(math.add(math.add(start, region.low), loop_var(l)))
-            statically_inside = not region.base.terms and region.low >= 0 and isinstance(domain, int) and region.high < domain
+            statically_inside = _within(region, domain, fixed_ranges)
             if not statically_inside:
                 guards.append(math.both(math.compare("sge", value, 0), math.less(value, size_math.size(domain))))
             bindings.append(value)

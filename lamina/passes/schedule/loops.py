@@ -36,6 +36,12 @@ from lamina.passes.schedule.nest import (
 from lamina.passes.schedule.state import ScheduleState
 
 
+def _offset(lower: SSAValue) -> SSAValue | int:
+    """A lower bound as IndexMath takes it: the int when constant, so zero folds away."""
+    value = static_value(lower)
+    return lower if value is None else value
+
+
 def _symbolic_extent_dim(loop: Operation):
     """The dim expression of a loop's extent when it runs from 0 to a loop.size."""
     lower, upper = loop.operands
@@ -80,7 +86,7 @@ def split(state: ScheduleState, loop: Operation, factors: list[int], at: Operati
             inferred = math.const(exact) if isinstance(exact, int) else math.add_op(Loop["size"].build([], {"value": str(exact)})).results[0]
             guard = False
         else:
-            inferred = math.ceildiv(math.sub(upper, lower), known)
+            inferred = math.ceildiv(math.sub(upper, _offset(lower)), known)
         sizes = [inferred if f == -1 else f for f in factors]
     # Stride of each new variable in the old one: the product of the sizes inside it.
     strides: list = []
@@ -171,7 +177,7 @@ def fuse(state: ScheduleState, loops: list[Operation], at: Operation) -> Operati
             if any(c.is_ancestor(node) for c in inside if node is not None):
                 raise error_at(at, f"cannot fuse: the bounds of '{l.attr('label')}' depend on an enclosing loop of the chain")
     math = IndexMath(bound_anchor(loops[0]))
-    extents = [math.sub(l.operands[1], l.operands[0]) for l in loops]
+    extents = [math.sub(l.operands[1], _offset(l.operands[0])) for l in loops]
     total = 1
     for e in extents:
         total = math.mul(total, e)

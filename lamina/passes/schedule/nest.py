@@ -115,6 +115,13 @@ def bound_anchor(loop: Operation) -> Operation:
     return top
 
 
+def _fold(v: SSAValue | int) -> SSAValue | int:
+    if isinstance(v, int):
+        return v
+    value = static_value(v)
+    return v if value is None else value
+
+
 class IndexMath:
     """Index arithmetic inserted before an anchor op, folding constants as it goes."""
 
@@ -136,6 +143,7 @@ class IndexMath:
         return self.const(v) if isinstance(v, int) else v
 
     def add(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue | int:
+        a, b = _fold(a), _fold(b)
         if isinstance(a, int) and isinstance(b, int):
             return a + b
         if b == 0:
@@ -145,6 +153,7 @@ class IndexMath:
         return self.add_op(arith.AddiOp(self.value(a), self.value(b))).result
 
     def sub(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue | int:
+        a, b = _fold(a), _fold(b)
         if isinstance(a, int) and isinstance(b, int):
             return a - b
         if b == 0:
@@ -152,6 +161,7 @@ class IndexMath:
         return self.add_op(arith.SubiOp(self.value(a), self.value(b))).result
 
     def mul(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue | int:
+        a, b = _fold(a), _fold(b)
         if isinstance(a, int) and isinstance(b, int):
             return a * b
         if b == 1:
@@ -161,6 +171,7 @@ class IndexMath:
         return self.add_op(arith.MuliOp(self.value(a), self.value(b))).result
 
     def floordiv(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue | int:
+        a, b = _fold(a), _fold(b)
         if isinstance(a, int) and isinstance(b, int):
             return a // b
         if b == 1:
@@ -168,6 +179,7 @@ class IndexMath:
         return self.add_op(arith.FloorDivSIOp(self.value(a), self.value(b))).result
 
     def rem(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue | int:
+        a, b = _fold(a), _fold(b)
         if isinstance(a, int) and isinstance(b, int):
             return a % b
         return self.add_op(arith.RemSIOp(self.value(a), self.value(b))).result

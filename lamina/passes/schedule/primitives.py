@@ -13,7 +13,7 @@ from xdsl.ir import Operation, SSAValue
 
 from lamina.ir.diagnostics import LaminaError, error_at
 from lamina.passes.schedule import annotate, loops as loop_prims
-from lamina.passes.schedule.nest import enclosing_loops
+from lamina.passes.schedule.nest import enclosing_loops, erase_unused_index_math
 from lamina.passes.schedule.state import BlockHandle, Handle, LoopHandle, ScheduleState, ValueHandle, describe
 
 Env = dict[SSAValue, Handle]
@@ -52,6 +52,8 @@ class Runner:
             raise error_at(op, f"'{op.name}' gives {len(results)} handles but {len(op.results)} results are bound")
         for value, handle in zip(op.results, results):
             self.env[value] = handle
+        # Bound arithmetic of loops a primitive replaced is left unused at function level.
+        erase_unused_index_math(list(self.state.fn.body.block.ops))
 
 
 def _loops(handles: list[Operation]) -> list[Handle]:
