@@ -16,7 +16,6 @@ from xdsl.ir import Operation, SSAValue
 from lamina.dialects.loop import Loop
 from lamina.ir.dims import DimError, dim_exact_div, parse_dim
 from lamina.ir.diagnostics import error_at
-from lamina.passes.schedule.analysis import reduction_blocks_of
 from lamina.passes.schedule.nest import (
     IndexMath,
     body_ops,
@@ -236,21 +235,23 @@ def reorder(state: ScheduleState, loops: list[Operation], at: Operation) -> None
 
 
 def _imperfect_reason(outer: Operation, inner: Operation, labels: list[str]) -> str:
+    """Why outer..inner is not a perfect nest; names the decomposed init that is in the way
+    when reordering would hoist a reduction loop above it."""
     loop = outer
     while loop is not inner:
         ops = body_ops(loop)
-        nested = next((o for o in ops if o.is_ancestor(inner)), None)
         if len(ops) != 1 or not is_loop(ops[0]):
+            nested = next((o for o in ops if o.is_ancestor(inner)), None)
+            below = {b.attr("label") for b in (nested.walk() if nested is not None else ()) if is_block(b)}
             for other in ops:
                 if other is nested:
                     continue
-                inits = [o for o in other.walk() if is_block(o) and o.attr("label").endswith("_init")]
-                reducing = reduction_blocks_of(loop) if inits else []
-                if inits and nested is not None and any(
-                    r.attr("label") + "_init" == i.attr("label") for r in reduction_blocks_of(nested) if is_loop(nested) for i in inits
-                ):
-                    return f"cannot reorder {', '.join(labels)}: that would move a reduction loop outside the init of its block '{inits[0].attr('label')[:-5]}'"
-                del reducing
+                for b in other.walk():
+                    if is_block(b) and b.attr("label").endswith("_init") and b.attr("label")[: -len("_init")] in below:
+                        return (
+                            f"cannot reorder {', '.join(labels)}: that would move a reduction loop outside the init of "
+                            f"its block '{b.attr('label')[: -len('_init')]}' (decomposed under '{loop.attr('label')}')"
+                        )
             return f"cannot reorder {', '.join(labels)}: they are not in one perfect nest ('{loop.attr('label')}' holds more than the next loop)"
         loop = ops[0]
     return f"cannot reorder {', '.join(labels)}: they are not in one perfect nest"

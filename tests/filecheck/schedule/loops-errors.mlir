@@ -1,0 +1,95 @@
+// RUN: lamina-opt %s --split-input-file --verify-diagnostics -p lower-graph-to-loop,apply-schedule
+// Refusals of split, fuse, reorder and tile, each located at its schedule op.
+
+func.func @f(%a: tensor<4x6xf32>, %b: tensor<6x5xf32>) -> tensor<4x5xf32> {
+  %c = graph.matmul %a, %b : tensor<4x5xf32>
+  func.return %c : tensor<4x5xf32>
+}
+schedule.sequence @f () {
+  %m = schedule.get_block "matmul"
+  %i, %j, %k = schedule.get_loops %m : index, index, index
+  // expected-error @below {{factors [2, 2] cover 4 iterations, fewer than its extent 6}}
+  %ko, %ki = schedule.split %k {factors = [2, 2]}
+}
+
+// -----
+
+func.func @f(%a: tensor<n x f32>) -> tensor<n x f32> {
+  %e = graph.exp %a : tensor<n x f32>
+  func.return %e : tensor<n x f32>
+}
+schedule.sequence @f () {
+  %e = schedule.get_block "exp"
+  %i = schedule.get_loops %e : index
+  // expected-error @below {{its extent is symbolic, so one factor must be -1}}
+  %o, %n = schedule.split %i {factors = [2, 4]}
+}
+
+// -----
+
+func.func @f(%a: tensor<4x6xf32>, %b: tensor<6x5xf32>) -> tensor<4x5xf32> {
+  %c = graph.matmul %a, %b : tensor<4x5xf32>
+  func.return %c : tensor<4x5xf32>
+}
+schedule.sequence @f () {
+  %m = schedule.get_block "matmul"
+  %i, %j, %k = schedule.get_loops %m : index, index, index
+  // expected-error @below {{cannot fuse i, k: they are not consecutive loops of one perfect nest}}
+  %f = schedule.fuse %i, %k
+}
+
+// -----
+
+func.func @f(%a: tensor<4x6xf32>, %b: tensor<6x5xf32>) -> tensor<4x5xf32> {
+  %c = graph.matmul %a, %b : tensor<4x5xf32>
+  %d = graph.relu %c : tensor<4x5xf32>
+  func.return %d : tensor<4x5xf32>
+}
+schedule.sequence @f () {
+  %m = schedule.get_block "matmul"
+  %i, %j, %k = schedule.get_loops %m : index, index, index
+  %r = schedule.get_block "relu"
+  %x, %y = schedule.get_loops %r : index, index
+  // expected-error @below {{cannot reorder i0, i: 'i0' does not enclose 'i'}}
+  schedule.reorder %x, %i
+}
+
+// -----
+
+func.func @f(%a: tensor<4x6xf32>, %b: tensor<6x5xf32>) -> tensor<4x5xf32> {
+  %c = graph.matmul %a, %b : tensor<4x5xf32>
+  func.return %c : tensor<4x5xf32>
+}
+schedule.sequence @f () {
+  %m = schedule.get_block "matmul"
+  %i, %j, %k = schedule.get_loops %m : index, index, index
+  %init = schedule.decompose_reduction %m, %j
+  // expected-error @below {{would move a reduction loop outside the init of its block 'matmul'}}
+  schedule.reorder %k, %i
+}
+
+// -----
+
+func.func @f(%a: tensor<4x6xf32>, %b: tensor<6x5xf32>) -> tensor<4x5xf32> {
+  %c = graph.matmul %a, %b : tensor<4x5xf32>
+  func.return %c : tensor<4x5xf32>
+}
+schedule.sequence @f () {
+  %m = schedule.get_block "matmul"
+  %i, %j, %k = schedule.get_loops %m : index, index, index
+  // expected-error @below {{reorder got a loop twice: i, i}}
+  schedule.reorder %i, %i
+}
+
+// -----
+
+func.func @f(%a: tensor<4x6xf32>, %b: tensor<6x5xf32>) -> tensor<4x5xf32> {
+  %c = graph.matmul %a, %b : tensor<4x5xf32>
+  func.return %c : tensor<4x5xf32>
+}
+schedule.sequence @f () {
+  %m = schedule.get_block "matmul"
+  %i, %j, %k = schedule.get_loops %m : index, index, index
+  // expected-error @below {{cannot tile k, i: they are not consecutive loops of one perfect nest}}
+  %a, %b, %c, %d = schedule.tile %k, %i {sizes = [2, 2]}
+}
