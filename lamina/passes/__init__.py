@@ -1,0 +1,1 @@
+"""Graph and loop transformations as xDSL ModulePasses; `registry.available_passes()` names them."""

@@ -1,8 +1,13 @@
 """Every pass `lamina-opt -p` and `lamina.compile` can run, by kebab-case name.
 
 A pass is an xDSL `ModulePass` (a frozen dataclass whose fields are its options). To register
-one, add its module to PASS_MODULES: every ModulePass subclass defined there is picked up.
-Modules are imported on first use so `lamina-opt --help` stays fast.
+one, add the one line naming its module to PASS_MODULES, e.g.
+
+    "lamina.passes.schedule.my_pass",
+
+and every ModulePass subclass defined in that module is listed under its `name`. Modules are
+imported on first use so `lamina-opt --help` stays fast; a module missing from a checkout (a
+stage not built yet) is skipped.
 """
 
 from __future__ import annotations
