@@ -26,14 +26,13 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
+from lamina.ir.arith_predicates import CMPF_PREDICATES, CMPI_PREDICATES
 from lamina.ir.dense import DenseElementsAttr
 from lamina.ir.dims import dim_str
 from lamina.ir.optable import REQUIRED, TableOp, value_from_attr
 from lamina.ir.types import ShapedTypeMixin, element_type_name, type_text
 
 INLINE_LIMIT = 16
-CMPF_PREDICATES = ["false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord", "ueq", "ugt", "uge", "ult", "ule", "une", "uno", "true"]
-CMPI_PREDICATES = ["eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge"]
 
 
 def print_type(t: Attribute) -> str:

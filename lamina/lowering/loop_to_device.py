@@ -69,6 +69,30 @@ class Emitter:
         return total if total is not None else self.index(0)
 
 
+def inline_block(op: Operation, em: Emitter, emit_ops) -> None:
+    """A loop.block in place: its regions see the bound iterator values, and the init region
+    runs under a guard that every reduce iterator is zero."""
+    bindings = [em.values[o] for o in op.operands]
+    init, body = op.regions[0].block, op.regions[1].block
+    for region_block in (init, body):
+        for a, b in zip(region_block.args, bindings):
+            em.values[a] = b
+    if any(o.name != "loop.yield" for o in init.ops):
+        reduce_iters = [b for b, k in zip(bindings, op.attr("iter_kinds")) if k == REDUCE]
+        if reduce_iters:
+            zero = em.index(0)
+            cond = None
+            for r in reduce_iters:
+                test = em.add(arith.CmpiOp(r, zero, "eq")).result
+                cond = test if cond is None else em.add(arith.AndIOp(cond, test)).result
+            then = Block()
+            em.add(Device["if"].build([cond], {}, regions=[Region(then)]))
+            emit_ops(init, em.nested(then))
+        else:
+            emit_ops(init, em)
+    emit_ops(body, em)
+
+
 class LoopToDevice:
     def __init__(self, fn: func.FuncOp, is_entry: bool, target: str = "llvm"):
         self.fn = fn
@@ -183,28 +207,7 @@ class LoopToDevice:
         em.values[op.results[0]] = v
 
     def emit_block(self, op: Operation, em: Emitter) -> None:
-        bindings = [em.values[o] for o in op.operands]
-        kinds = op.attr("iter_kinds")
-        init, body = op.regions[0].block, op.regions[1].block
-        has_init = any(o.name != "loop.yield" for o in init.ops)
-        if has_init:
-            for a, b in zip(init.args, bindings):
-                em.values[a] = b
-            reduce_iters = [b for b, k in zip(bindings, kinds) if k == REDUCE]
-            if reduce_iters:
-                zero = em.index(0)
-                cond = None
-                for r in reduce_iters:
-                    test = em.add(arith.CmpiOp(r, zero, "eq")).result
-                    cond = test if cond is None else em.add(arith.AndIOp(cond, test)).result
-                then = Block()
-                em.add(Device["if"].build([cond], {}, regions=[Region(then)]))
-                self.emit_ops(init, em.nested(then))
-            else:
-                self.emit_ops(init, em)
-        for a, b in zip(body.args, bindings):
-            em.values[a] = b
-        self.emit_ops(body, em)
+        inline_block(op, em, self.emit_ops)
 
     def emit_for(self, op: Operation, em: Emitter) -> None:
         lower, upper = (em.values[o] for o in op.operands)

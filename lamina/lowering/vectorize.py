@@ -145,25 +145,9 @@ class VectorBody:
             em.add(op.clone(value_mapper=em.values))
 
     def emit_loop_block(self, op: Operation, em) -> None:
-        bindings = list(op.operands)
-        init, body = op.regions[0].block, op.regions[1].block
-        for region_block in (init, body):
-            for a, b in zip(region_block.args, bindings):
-                em.values[a] = em.values[b]
-        if any(o.name != "loop.yield" for o in init.ops):
-            reduce_iters = [em.values[b] for b, k in zip(bindings, op.attr("iter_kinds")) if k == REDUCE]
-            if reduce_iters:
-                zero = em.index(0)
-                cond = None
-                for r in reduce_iters:
-                    test = em.add(arith.CmpiOp(r, zero, "eq")).result
-                    cond = test if cond is None else em.add(arith.AndIOp(cond, test)).result
-                then = Block()
-                em.add(Device["if"].build([cond], {}, regions=[Region(then)]))
-                self.emit_block(init, em.nested(then))
-            else:
-                self.emit_block(init, em)
-        self.emit_block(body, em)
+        from lamina.lowering.loop_to_device import inline_block
+
+        inline_block(op, em, self.emit_block)
 
 
 def try_vectorize(lowerer, op: Operation, em, lower: SSAValue, upper: SSAValue) -> bool:

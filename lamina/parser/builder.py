@@ -27,6 +27,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
 from lamina.dialects.registry import all_ops, table_dialects
+from lamina.ir.arith_predicates import CMPF_PREDICATES, CMPI_PREDICATES
 from lamina.ir.dense import DenseElementsAttr
 from lamina.ir.diagnostics import LaminaError, SourceLocation
 from lamina.ir.dims import SymDim, dim_add, dim_mul, dim_sub, is_static
@@ -35,8 +36,6 @@ from lamina.ir.types import ShapedTypeMixin, is_float, numpy_dtype, type_text
 from lamina.parser import values as lit
 
 XDSL_CUSTOM_DIALECTS = ("arith", "math")
-CMPF_PREDICATES = ["false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord", "ueq", "ugt", "uge", "ult", "ule", "une", "uno", "true"]
-CMPI_PREDICATES = ["eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge"]
 
 
 @dataclass

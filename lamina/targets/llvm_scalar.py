@@ -6,6 +6,7 @@ import llvmlite.ir as ir
 from xdsl.dialects import arith
 from xdsl.ir import Operation
 
+from lamina.ir.arith_predicates import CMPF_PREDICATES, CMPI_PREDICATES
 from lamina.ir.diagnostics import error_at
 from lamina.targets.llvm_emitter import FAST, LLVMEmitter, constant_value, is_float_type, llvm_type
 
@@ -59,8 +60,6 @@ FCMP = {
 }
 ICMP = {"eq": ("==", True), "ne": ("!=", True), "slt": ("<", True), "sle": ("<=", True), "sgt": (">", True), "sge": (">=", True),
         "ult": ("<", False), "ule": ("<=", False), "ugt": (">", False), "uge": (">=", False)}
-FCMP_NAMES = ["false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord", "ueq", "ugt", "uge", "ult", "ule", "une", "uno", "true"]
-ICMP_NAMES = ["eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge"]
 
 
 def emit_scalar(em: LLVMEmitter, op: Operation, args: list, b: ir.IRBuilder) -> ir.Value:
@@ -94,13 +93,13 @@ def emit_scalar(em: LLVMEmitter, op: Operation, args: list, b: ir.IRBuilder) -> 
     if name in LIBM:
         return _libm_call(em, b, LIBM[name], rt, args)
     if name == "arith.cmpf":
-        pred = FCMP_NAMES[op.predicate.value.data]
+        pred = CMPF_PREDICATES[op.predicate.value.data]
         if pred in ("false", "true"):
             return ir.Constant(rt, int(pred == "true"))
         cmp, ordered = FCMP[pred]
         return b.fcmp_ordered(cmp, args[0], args[1]) if ordered else b.fcmp_unordered(cmp, args[0], args[1])
     if name == "arith.cmpi":
-        cmp, signed = ICMP[ICMP_NAMES[op.predicate.value.data]]
+        cmp, signed = ICMP[CMPI_PREDICATES[op.predicate.value.data]]
         return b.icmp_signed(cmp, args[0], args[1]) if signed else b.icmp_unsigned(cmp, args[0], args[1])
     if name == "arith.select":
         return b.select(args[0], args[1], args[2])
