@@ -645,3 +645,18 @@ def test_registry_names_the_graph_passes_by_their_kebab_name():
         assert passes[name] is cls
     assert all(name == cls.name for name, cls in passes.items())
     assert all(m.startswith("lamina.") for m in PASS_MODULES)
+
+
+def test_shape_infer_replaces_unknown_sizes_but_not_signature_symbols():
+    b = FunctionBuilder([tensor(["n", 3]), tensor(["m", 3])])
+    unknown = Graph["exp"].build([b.args[0]], {}, result_types=[tensor(["unk", 3])])
+    b.block.add_op(unknown)
+    module = b.module(unknown.results[0])
+    apply(module, ShapeInfer())
+    assert unknown.results[0].type == tensor(["n", 3])
+
+    b = FunctionBuilder([tensor(["n", 3]), tensor(["m", 3])])
+    swapped = Graph["exp"].build([b.args[0]], {}, result_types=[tensor(["m", 3])])
+    b.block.add_op(swapped)
+    with pytest.raises(LaminaError, match="does not refine"):
+        apply(b.module(swapped.results[0]), ShapeInfer())

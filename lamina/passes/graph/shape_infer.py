@@ -55,21 +55,26 @@ def substitute_type(t, env: dict[str, int]):
     return t
 
 
-def refines(new, old) -> bool:
+def refines(new, old, known: set[str]) -> bool:
+    """Whether `new` says no less than `old`: a symbolic dim may become a number, and a dim
+    written with symbols the signature does not define (an unknown size) may become anything."""
     if new == old:
         return True
     if not (isinstance(new, ShapedTypeMixin) and isinstance(old, ShapedTypeMixin)):
         return False
     if new.element_type != old.element_type or new.rank != old.rank:
         return False
-    # Refining turns a symbolic dim into a number; one symbol never becomes another.
-    return all(a == b or (isinstance(a, int) and not isinstance(b, int)) for a, b in zip(new.shape, old.shape))
+    return all(a == b or (isinstance(b, SymDim) and (isinstance(a, int) or not dim_symbols(b) <= known)) for a, b in zip(new.shape, old.shape))
+
+
+def dim_symbols(d: Dim) -> set[str]:
+    return {s for mono, _ in d.terms for s in mono} if isinstance(d, SymDim) else set()
 
 
 def symbols_of(t) -> set[str]:
     if not isinstance(t, ShapedTypeMixin):
         return set()
-    return {s for d in t.shape if isinstance(d, SymDim) for mono, _ in d.terms for s in mono}
+    return {s for d in t.shape for s in dim_symbols(d)}
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,7 @@ class ShapeInfer(ModulePass):
         for arg in fn.body.block.args:
             if (t := substitute_type(arg.type, env)) != arg.type:
                 Rewriter.replace_value_with_new_type(arg, t)
+        known = {s for arg in fn.body.block.args for s in symbols_of(arg.type)}
         for inner in fn.body.block.walk():
             if not isinstance(inner, TableOp) or inner.ROW.infer is None:
                 continue
@@ -104,7 +110,7 @@ class ShapeInfer(ModulePass):
             for r, t in zip(list(inner.results), new_types):
                 if r.type != t:
                     old = substitute_type(r.type, env)
-                    if not refines(t, old):
+                    if not refines(t, old, known):
                         raise error_at(inner, f"'{inner.name}': its operands now give {type_text(t)}, which does not refine {type_text(r.type)}")
                     Rewriter.replace_value_with_new_type(r, t)
         ret = fn.body.block.last_op
