@@ -159,10 +159,14 @@ def carried_dependence(loop: Operation) -> str | None:
     if reducing:
         return f"'{label}' iterates a reduce iterator of block '{reducing[0].attr('label')}'"
     var = loop_var(loop)
-    inner_widths = {}
+    inner_widths, inner_ranges = {}, {}
     for inner in loops_under(loop):
         extent = static_extent(inner)
-        inner_widths[id(loop_var(inner))] = None if extent is None else max(extent - 1, 0)
+        key = id(loop_var(inner))
+        inner_widths[key] = None if extent is None else max(extent - 1, 0)
+        lo = static_value(inner.operands[0])
+        if extent is not None and extent > 0 and lo is not None:
+            inner_ranges[key] = (lo, lo + (extent - 1) // inner.attr("step") * inner.attr("step"))
     by_buffer: dict[SSAValue, list[Access]] = {}
     for access in accesses(loop):
         by_buffer.setdefault(access.buffer, []).append(access)
@@ -170,11 +174,49 @@ def carried_dependence(loop: Operation) -> str | None:
         if not any(a.is_store for a in group):
             continue
         forms = [tuple(analysis.affine(i) for i in a.indices) for a in group]
-        if any(f != forms[0] for f in forms[1:]):
-            return f"a buffer written inside '{label}' is accessed at different indices, so iterations may share an element"
-        if not _injective(forms[0], group[0].indices, var, inner_widths, analysis):
-            return f"iterations of '{label}' write the same buffer element"
+        for x in range(len(group)):
+            for y in range(x, len(group)):
+                if not (group[x].is_store or group[y].is_store):
+                    continue
+                if forms[x] == forms[y]:
+                    if not _injective(forms[x], group[x].indices, var, inner_widths, analysis):
+                        return f"iterations of '{label}' write the same buffer element"
+                elif not _separated(forms[x], forms[y], var, loop.attr("step"), inner_widths, inner_ranges, analysis):
+                    return f"a buffer written inside '{label}' is accessed at different indices, so iterations may share an element"
     return None
+
+
+def _parts(form: Affine, var_id: int, inner: dict, ranges: dict, analysis: IndexAnalysis):
+    """(terms fixed across the loop's iterations, low, high of the part the inner loops move)."""
+    fixed, low, high = [], form.const, form.const
+    for k, c in form.terms:
+        if k == var_id:
+            continue
+        if k in ranges:
+            lo, hi = ranges[k]
+            low, high = low + min(c * lo, c * hi), high + max(c * lo, c * hi)
+        elif k in inner or analysis.loop_vars(analysis.atoms[k]) & (set(inner) | {var_id}):
+            return None
+        else:
+            fixed.append((k, c))
+    return tuple(fixed), low, high
+
+
+def _separated(fa: tuple[Affine, ...], fb: tuple[Affine, ...], var: SSAValue, step: int, inner: dict, ranges: dict, analysis: IndexAnalysis) -> bool:
+    """Whether two accesses can never meet in different iterations of the loop: some index
+    moves with the loop by the same stride in both, from the same fixed base, by more than
+    the inner loops and constants can close."""
+    var_id = id(var)
+    for a, b in zip(fa, fb):
+        c = a.coeff(var)
+        if c == 0 or b.coeff(var) != c:
+            continue
+        pa, pb = _parts(a, var_id, inner, ranges, analysis), _parts(b, var_id, inner, ranges, analysis)
+        if pa is None or pb is None or pa[0] != pb[0]:
+            continue
+        if abs(c) * step > max(abs(pb[1] - pa[2]), abs(pb[2] - pa[1])):
+            return True
+    return False
 
 
 def _injective(forms: tuple[Affine, ...], indices: list[SSAValue], var: SSAValue, widths: dict, analysis: IndexAnalysis) -> bool:

@@ -123,7 +123,10 @@ def materialize(value: SSAValue, loop: Operation, math: IndexMath) -> SSAValue:
 
 def _emit_affine(math: IndexMath, form: Affine, atoms: dict[int, SSAValue], loop: Operation) -> SSAValue | int:
     value: SSAValue | int = form.const
-    for k, c in form.terms:
+    # Terms are keyed by object ids; emit them in the analysis's (deterministic) discovery
+    # order so a replayed trace prints the same IR.
+    order = {k: n for n, k in enumerate(atoms)}
+    for k, c in sorted(form.terms, key=lambda term: order[term[0]]):
         value = math.add(value, math.mul(materialize(atoms[k], loop, math), c))
     return value
 
