@@ -116,6 +116,14 @@ def int_sub_self(b):
     return b.op("sub", [b.args[0], b.args[0]])
 
 
+def add_neg(b):
+    return b.op("add", [b.const(np.ones((2, 1))), b.op("neg", [b.args[0]])])
+
+
+def sub_neg(b):
+    return b.op("sub", [b.args[0], b.op("neg", [b.const([1.0, -2.0, 0.5])])])
+
+
 def mul_one(b):
     return b.op("mul", [b.args[0], b.const(1.0)])
 
@@ -220,6 +228,14 @@ def broadcast_same(b):
     return b.op("broadcast_to", [b.args[0]], {"shape": [2, 3]})
 
 
+def broadcast_broadcast(b):
+    return b.op("broadcast_to", [b.op("broadcast_to", [b.args[0]], {"shape": [1, 2, 3]})], {"shape": [4, 2, 3]})
+
+
+def where_same(b):
+    return b.op("where", [b.const([True, False, True], np.bool_), b.args[0], b.args[0]])
+
+
 def slice_whole(b):
     return b.op("slice", [b.args[0]], {"starts": [0, 0], "ends": [2, 100]})
 
@@ -241,6 +257,8 @@ SIMPLIFIED = {
     "AddZero": (add_zero, F23, ["func.return"]),
     "ZeroAdd": (zero_add, F23, ["func.return"]),
     "SubZero": (sub_zero, F23, ["func.return"]),
+    "AddNeg": (add_neg, F23, ["graph.const", "graph.sub", "func.return"]),
+    "SubNeg": (sub_neg, F23, ["graph.const", "graph.add", "func.return"]),
     "IntSubSelf": (int_sub_self, I23, ["graph.const", "func.return"]),
     "MulOne": (mul_one, F23, ["func.return"]),
     "OneMul": (one_mul, F23, ["func.return"]),
@@ -268,6 +286,8 @@ SIMPLIFIED = {
     "TransposeOfTranspose": (transpose_transpose_cancels, F23, ["func.return"]),
     "CastToSameType": (cast_same, F23, ["func.return"]),
     "BroadcastToSameShape": (broadcast_same, F23, ["func.return"]),
+    "BroadcastOfBroadcast": (broadcast_broadcast, F23, ["graph.broadcast_to", "func.return"]),
+    "WhereSame": (where_same, F23, ["func.return"]),
     "SliceOfWhole": (slice_whole, F23, ["func.return"]),
     "PadOfNothing": (pad_nothing, F23, ["func.return"]),
     "ConcatOfOne": (concat_one, F23, ["func.return"]),

@@ -47,6 +47,7 @@ SqueezeOp = Graph["squeeze"]
 SubOp = Graph["sub"]
 TransposeOp = Graph["transpose"]
 UnsqueezeOp = Graph["unsqueeze"]
+WhereOp = Graph["where"]
 
 # Ops that only reinterpret the shape: the element order is kept whatever their attributes.
 ShapeOnlyOp = ReshapeOp | SqueezeOp | UnsqueezeOp | FlattenOp
@@ -103,6 +104,21 @@ class IntSubSelf(RewritePattern):
     def match_and_rewrite(self, op: SubOp, rewriter: PatternRewriter) -> None:
         if op.lhs == op.rhs and is_integer(op.out.type.element_type):
             replace_with_zeros(rewriter, op)
+
+
+class AddNeg(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: AddOp, rewriter: PatternRewriter) -> None:
+        # IEEE defines x - y as x + (-y): exact for every float, signed zeros included.
+        if (negated := producer(op.rhs, NegOp)) is not None:
+            rewriter.replace(op, build(rewriter, op, "sub", [op.lhs, negated.x], {}, insert=False))
+
+
+class SubNeg(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SubOp, rewriter: PatternRewriter) -> None:
+        if (negated := producer(op.rhs, NegOp)) is not None:
+            rewriter.replace(op, build(rewriter, op, "add", [op.lhs, negated.x], {}, insert=False))
 
 
 class MulOne(RewritePattern):
@@ -269,6 +285,20 @@ class BroadcastToSameShape(RewritePattern):
         replace_if_same_type(rewriter, op, op.x)
 
 
+class BroadcastOfBroadcast(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: BroadcastToOp, rewriter: PatternRewriter) -> None:
+        if (inner := producer(op.x, BroadcastToOp)) is not None:
+            rewriter.replace(op, build(rewriter, op, "broadcast_to", [inner.x], {"shape": list(op.attr("shape"))}, insert=False))
+
+
+class WhereSame(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: WhereOp, rewriter: PatternRewriter) -> None:
+        if op.lhs == op.rhs:
+            replace_if_same_type(rewriter, op, op.lhs)
+
+
 class SliceOfWhole(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: SliceOp, rewriter: PatternRewriter) -> None:
@@ -302,7 +332,9 @@ class ClipUnbounded(RewritePattern):
 CANONICAL_PATTERNS: tuple[RewritePattern, ...] = (
     AddZero(),  # x+0 -> x
     ZeroAdd(),  # 0+x -> x
+    AddNeg(),  # x+(-y) -> x-y
     SubZero(),  # x-0 -> x
+    SubNeg(),  # x-(-y) -> x+y
     IntSubSelf(),  # x-x -> 0 (integers; inf-inf is NaN)
     MulOne(),  # x*1 -> x
     OneMul(),  # 1*x -> x
@@ -325,6 +357,8 @@ CANONICAL_PATTERNS: tuple[RewritePattern, ...] = (
     TransposeOfTranspose(),  # transpose(transpose(x, p), q) -> transpose(x, p∘q)
     CastToSameType(),  # cast(x: f32, to f32) -> x
     BroadcastToSameShape(),  # broadcast_to(x, shape of x) -> x
+    BroadcastOfBroadcast(),  # broadcast_to(broadcast_to(x, s), t) -> broadcast_to(x, t)
+    WhereSame(),  # where(c, x, x) -> x
     SliceOfWhole(),  # x[0:n:1] -> x
     PadOfNothing(),  # pad(x, 0...) -> x
     ConcatOfOne(),  # concat(x) -> x
