@@ -680,3 +680,53 @@ def test_shape_infer_replaces_unknown_sizes_but_not_signature_symbols():
     b.block.add_op(swapped)
     with pytest.raises(LaminaError, match="does not refine"):
         apply(b.module(swapped.results[0]), ShapeInfer())
+
+
+# ------------------------------------------------------------------ through the text format
+
+PROGRAM = """func.func @f(%x: tensor<n x 4 x f32>) -> tensor<n x 4 x f32> {
+  %z = graph.const dense<0.0> : tensor<f32>
+  %two = graph.const dense<2.0> : tensor<f32>
+  %half = graph.const dense<0.5> : tensor<f32>
+  %one = graph.mul %two, %half
+  %a = graph.add %x, %z
+  %b = graph.mul %a, %one
+  %e1 = graph.exp %b
+  %e2 = graph.exp %b
+  %s = graph.add %e1, %e2
+  %r = graph.neg %s
+  %t = graph.neg %r
+  func.return %t : tensor<n x 4 x f32>
+}
+"""
+
+
+def test_default_graph_pipeline_on_a_parsed_program():
+    from lamina.ir.printer import print_module
+    from lamina.parser import parse_module
+
+    module = parse_module(PROGRAM, "p.mlir")
+    x = np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32)
+    before = run_function(module, x)
+    apply(module, *parse_pipeline_spec("canonicalize,cse,fold-constants,dce,canonicalize"))
+    assert print_module(module).strip() == "\n".join(
+        [
+            "func.func @f(%x: tensor<n x 4 x f32>) -> tensor<n x 4 x f32> {",
+            "  %e1 = graph.exp %x : tensor<n x 4 x f32>",
+            "  %s = graph.add %e1, %e1 : tensor<n x 4 x f32>",
+            "  func.return %s : tensor<n x 4 x f32>",
+            "}",
+        ]
+    )
+    assert_same(before, run_function(module, x))
+
+
+def test_cap_warning_renders_at_the_parsed_op():
+    from lamina.parser import parse_module
+
+    module = parse_module(PROGRAM, "p.mlir")
+    with capture_warnings() as warnings:
+        apply(module, Canonicalize(max_iterations=1))
+    assert len(warnings) == 1
+    assert warnings[0].render().startswith("p.mlir:")
+    assert ": warning: canonicalize did not reach a fixpoint in 1 iterations" in warnings[0].render()
