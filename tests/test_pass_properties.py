@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from xdsl.dialects import func
 from xdsl.dialects.builtin import FunctionType, ModuleOp
 from xdsl.ir import Operation, SSAValue
 
@@ -226,8 +225,7 @@ def test_sprinkled_programs_exercise_the_passes():
     @given(sprinkled_functions())
     def collect(module):
         before = count_ops(module)
-        Canonicalize = available_passes()["canonicalize"]
-        Canonicalize().apply(make_context(), module)
+        available_passes()["canonicalize"]().apply(make_context(), module)
         shrunk.append(count_ops(module) < before)
 
     collect()
