@@ -87,13 +87,24 @@ class Schedule:
         op = cls.build(list(operands), attrs or {}, result_types)
         body = self.sequence.regions[0].block
         body.add_op(op)
+        # A refusal found after rewriting began (e.g. tile's reorder) must not leave half a
+        # primitive behind: the function is restored from this copy.
+        backup = self.func.clone()
         try:
             self.runner.apply(op)
         except LaminaError:
             op.detach()
             op.erase()
+            self._restore(backup)
             raise
         return op
+
+    def _restore(self, backup: func.FuncOp) -> None:
+        self.module.body.block.insert_op_before(backup, self.func)
+        self.func.detach()
+        self.func.erase()
+        self.func = backup
+        self.runner.state.fn = backup
 
     def _loop_rvs(self, op: Operation) -> list[LoopRV]:
         return [LoopRV(v, self.runner.env[v].label) for v in op.results]
@@ -118,6 +129,8 @@ class Schedule:
 
     def get_loops(self, block: BlockRV) -> list[LoopRV]:
         count = len(enclosing_loops(self.runner.block(block.value, self.sequence)))
+        if count == 0:
+            return []  # nothing to bind (and a result-less get_loops has no text form)
         return self._loop_rvs(self._apply("get_loops", [block.value], count=count))
 
     # -- loop structure

@@ -121,3 +121,36 @@ def touches(op: Operation, buffer: SSAValue, stores_only: bool = False) -> bool:
 
 def only_block_in_nest(block: Operation) -> bool:
     return [b for b in top_level(block).walk() if is_block(b)] == [block]
+
+
+def values_from_outside(op: Operation) -> list[SSAValue]:
+    """Values the ops inside op's regions use but op does not define."""
+    out = []
+    for inner in op.walk():
+        if inner is op:
+            continue
+        for v in inner.operands:
+            owner = v.owner
+            node = owner if isinstance(owner, Operation) else owner.parent_op()
+            if node is None or not op.is_ancestor(node) or (node is op and not isinstance(owner, Operation)):
+                if node is op:
+                    continue  # the op's own region arguments
+                out.append(v)
+    return out
+
+
+def available_before(values: list[SSAValue], nest: Operation) -> SSAValue | None:
+    """The first value not defined before the top-level op `nest` at function level (or as a
+    function argument), or None when all are: where a block may move earlier."""
+    fn = function_of(nest)
+    order = {id(op): k for k, op in enumerate(fn.body.block.ops)}
+    limit = order[id(nest)]
+    for v in values:
+        owner = v.owner
+        if not isinstance(owner, Operation):
+            if owner is fn.body.block:
+                continue
+            return v
+        if owner.parent_op() is not fn or order[id(owner)] >= limit:
+            return v
+    return None

@@ -12,8 +12,8 @@ from xdsl.ir import Operation, SSAValue
 from lamina.dialects.loop import REDUCE, SPATIAL, Loop
 from lamina.ir.diagnostics import error_at
 from lamina.passes.schedule.analysis import accesses
-from lamina.passes.schedule.blocks import label, touches
-from lamina.passes.schedule.nest import IndexMath, blocks_under, loop_var, new_loop, terminate, top_level
+from lamina.passes.schedule.blocks import label, touches, writers
+from lamina.passes.schedule.nest import IndexMath, blocks_under, function_of, loop_var, new_loop, terminate, top_level
 from lamina.passes.schedule.primitives import Runner, register
 from lamina.passes.schedule.reduction import new_block
 from lamina.passes.schedule.state import BlockHandle, ScheduleState
@@ -91,6 +91,9 @@ def cache_write(state: ScheduleState, block: Operation, index: int, scope: str, 
     top = top_level(block)
     if any(touches(b, buffer) for b in blocks_under(top) if b is not block):
         raise error_at(at, f"cannot {what}: another block of its loop nest uses the buffer")
+    others = [w for w in writers(function_of(block), buffer) if w is not block]
+    if others:
+        raise error_at(at, f"cannot {what}: '{label(others[0]) if others[0].name == 'loop.block' else others[0].name}' writes the buffer too, and would not see the cache")
     cache = _alloc_like(IndexMath(anchor=top), buffer, scope)
     _redirect(block, buffer, cache)
     copy = _copy_nest(state, IndexMath(anchor=top.next_op), cache, buffer, state.fresh_label(f"{label(block)}_write{index}_{scope}", bare=True))

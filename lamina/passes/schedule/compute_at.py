@@ -21,6 +21,8 @@ from lamina.dialects.loop import REDUCE
 from lamina.ir.diagnostics import LaminaError, error_at
 from lamina.passes.schedule.analysis import Access, Affine, IndexAnalysis, accesses
 from lamina.passes.schedule.blocks import (
+    available_before,
+    values_from_outside,
     has_reduce,
     is_intermediate,
     label,
@@ -309,6 +311,8 @@ def reverse_compute_at(state: ScheduleState, block: Operation, loop: Operation, 
         for read in {a.buffer for a in loads_of(block)}:
             if touches(between, read, stores_only=True):
                 raise error_at(at, f"cannot {what}: a buffer it reads is written between the loop and the block")
+    if available_before(values_from_outside(block), top_level(loop)) is not None:
+        raise error_at(at, f"cannot {what}: it uses a value defined after the loop's nest")
     stores = [a for a in accesses(loop) if a.is_store and a.buffer is buffer]
     regions = access_region(loop, stores, at, what)
     atoms = _atoms(loop, stores)

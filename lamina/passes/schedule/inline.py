@@ -11,6 +11,8 @@ from xdsl.ir import Operation, SSAValue
 
 from lamina.ir.diagnostics import error_at
 from lamina.passes.schedule.blocks import (
+    available_before,
+    values_from_outside,
     has_reduce,
     is_intermediate,
     label,
@@ -134,6 +136,8 @@ def reverse_compute_inline(block: Operation, at: Operation) -> None:
         for read in {a.buffer for a in loads_of(block)} - {buffer}:
             if touches(between, read, stores_only=True):
                 raise error_at(at, f"cannot reverse-inline '{label(block)}': a buffer it reads is written between its producer and it")
+    if available_before(values_from_outside(block), top_level(producer)) is not None:
+        raise error_at(at, f"cannot reverse-inline '{label(block)}': it uses a value defined after its producer's loop nest")
     # The consumer's iterator at B's dim d is the producer's store index d.
     mapping: dict[SSAValue, SSAValue] = {v: p_store.indices[d] for d, v in enumerate(index)}
     stored = p_store.op.operands[0]

@@ -83,6 +83,12 @@ def decompose_reduction(state: ScheduleState, block: Operation, loop: Operation,
     for k, arg in zip(kinds, init_args):
         if k == REDUCE and arg.uses:
             raise error_at(at, f"cannot {what}: the init reads a reduce iterator")
+    for op in body_ops(block, 0):
+        for v in op.operands:
+            owner = v.owner
+            node = owner if isinstance(owner, Operation) else owner.parent_op()
+            if node is not None and loop.is_ancestor(node) and not block.is_ancestor(node):
+                raise error_at(at, f"cannot {what}: the init uses a value computed inside the loop")
     chain = [loop, *enclosing_loops(block, stop=loop)]
     kept = [l for l in chain if id(loop_var(l)) in spatial_vars]
     guards = []
@@ -225,6 +231,12 @@ def rfactor(state: ScheduleState, loop: Operation, factor_axis: int, at: Operati
     if any(d is None for d in other_dims) or any(l.attr("step") != 1 or static_value(l.operands[0]) != 0 for l in other_reduce):
         raise error_at(at, f"cannot {what}: the other reduction loops must run from 0 by 1 to a size")
     spatial = [k for k, c in enumerate(kinds) if c != REDUCE]
+    rf_loops = {id(loop_var(l)) for l in [loop, *other_reduce]}
+    parent = block.parent_op()
+    while parent is not None and parent.name != "func.func":
+        if parent.name == "loop.if" and analysis.loop_vars(parent.operands[0]) & rf_loops:
+            raise error_at(at, f"cannot {what}: a guard (from a split that does not divide) skips some partial results, which would stay uninitialised")
+        parent = parent.parent_op()
 
     # -- the partial-result buffer
     shape = list(out.type.shape)
