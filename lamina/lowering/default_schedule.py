@@ -125,6 +125,8 @@ def bind_gpu(nest: Operation) -> None:
 
 @dataclass(frozen=True)
 class DefaultSchedule(ModulePass):
+    """Annotate unscheduled nests: parallel outer loops, vectorized inner loops (or GPU binding)."""
+
     name = "default-schedule"
     vectorize: bool = True
     threads: int = 0  # 1: no parallel loops at all; 0 or more: parallelize nests worth it

@@ -24,6 +24,8 @@ from lamina.passes.graph.support import erase_dead_pure_ops
 
 @dataclass(frozen=True)
 class Canonicalize(ModulePass):
+    """Algebraic simplification by the rule table, to a fixpoint capped at max-iterations."""
+
     name = "canonicalize"
     max_iterations: int = 10
 

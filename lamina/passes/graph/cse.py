@@ -6,4 +6,6 @@ from xdsl.transforms.common_subexpression_elimination import CommonSubexpression
 
 
 class CSE(CommonSubexpressionElimination):
+    """Merge pure ops computing the same value (constants by content)."""
+
     name = "cse"

@@ -5,4 +5,6 @@ from xdsl.transforms.dead_code_elimination import DeadCodeElimination
 
 
 class DCE(DeadCodeElimination):
+    """Remove side-effect-free ops whose results are unused."""
+
     name = "dce"

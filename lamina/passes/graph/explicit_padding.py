@@ -35,6 +35,8 @@ class PadConvInput(RewritePattern):
 
 @dataclass(frozen=True)
 class ExplicitPadding(ModulePass):
+    """Padded conv2d becomes pad + unpadded conv2d, so the conv loops vectorize."""
+
     name = "explicit-padding"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:

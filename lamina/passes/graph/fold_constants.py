@@ -42,6 +42,8 @@ def is_foldable(op: Operation, max_elements: int) -> bool:
 
 @dataclass(frozen=True)
 class FoldConstants(ModulePass):
+    """Evaluate ops over constants with the numpy references (up to max-elements results)."""
+
     name = "fold-constants"
     max_elements: int = 1 << 20
 

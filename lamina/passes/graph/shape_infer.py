@@ -79,6 +79,8 @@ def symbols_of(t) -> set[str]:
 
 @dataclass(frozen=True)
 class ShapeInfer(ModulePass):
+    """Recompute result types from the shape rules; bind="n=8" specialises symbols."""
+
     name = "shape-infer"
     bind: str = ""
 
