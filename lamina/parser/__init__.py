@@ -10,7 +10,7 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from xdsl.dialects.builtin import ModuleOp
 
-from lamina.ir.diagnostics import LaminaError, SourceLocation, SourceRegistry
+from lamina.ir.diagnostics import LaminaError, Note, SourceLocation, SourceRegistry
 
 # How each terminal reads in "expected ..." messages.
 TERMINAL_WORDS = {
@@ -63,20 +63,65 @@ def _expected(names) -> str:
     return ", ".join(words)
 
 
-def _syntax_error(e: UnexpectedInput, filename: str, first_line: int) -> LaminaError:
+def _unclosed_brace(text: str) -> tuple[int, int] | None:
+    """(line, column) of the innermost '{' left open at the end of `text`, skipping strings,
+    comments and the resource section."""
+    opened: list[tuple[int, int]] = []
+    line, line_start, i, n = 1, 0, 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            line, line_start = line + 1, i + 1
+        elif ch == '"':
+            i += 1
+            while i < n and text[i] not in '"\n':
+                i += 2 if text[i] == "\\" else 1
+            if i < n and text[i] == '"':
+                i += 1
+            continue
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif text.startswith("{-#", i):
+            end = text.find("#-}", i)
+            if end < 0:
+                return line, i - line_start + 1
+            newlines = text.count("\n", i, end)
+            if newlines:
+                line, line_start = line + newlines, text.rfind("\n", 0, end) + 1
+            i = end + 3
+            continue
+        elif ch == "{":
+            opened.append((line, i - line_start + 1))
+        elif ch == "}" and opened:
+            opened.pop()
+        i += 1
+    return opened[-1] if opened else None
+
+
+def _end_of_input(expected, loc: SourceLocation, text: str, filename: str, first_line: int) -> LaminaError:
+    brace = _unclosed_brace(text)
+    if brace is None:
+        return LaminaError(f"unexpected end of input; expected {_expected(expected)}", loc)
+    opened_at = SourceLocation(filename, brace[0] + first_line - 1, brace[1])
+    return LaminaError("unterminated region: expected '}' before the end of input", loc, [Note("the region opened here", opened_at)])
+
+
+def _syntax_error(e: UnexpectedInput, text: str, filename: str, first_line: int) -> LaminaError:
     line = getattr(e, "line", 1) or 1
     column = getattr(e, "column", 1) or 1
     loc = SourceLocation(filename, line + first_line - 1, column)
     if isinstance(e, UnexpectedToken):
         tok: Token = e.token
         if tok.type == "$END":
-            return LaminaError(f"unexpected end of input; expected {_expected(e.expected)}", loc)
+            return _end_of_input(e.expected, loc, text, filename, first_line)
         shown = "end of line" if tok.type == "_NL" else f"'{tok}'"
         return LaminaError(f"unexpected {shown}; expected {_expected(e.expected)}", loc)
     if isinstance(e, UnexpectedCharacters):
         return LaminaError(f"unexpected character {e.char!r}; expected {_expected(e.allowed or [])}", loc)
     if isinstance(e, UnexpectedEOF):
-        return LaminaError(f"unexpected end of input; expected {_expected(e.expected)}", loc)
+        return _end_of_input(e.expected, loc, text, filename, first_line)
     return LaminaError(f"syntax error: {e}", loc)
 
 
@@ -89,7 +134,7 @@ def parse_module(text: str, filename: str = "<stdin>", first_line: int = 1) -> M
     try:
         tree = grammar().parse(source)
     except UnexpectedInput as e:
-        raise _syntax_error(e, filename, first_line) from None
+        raise _syntax_error(e, source, filename, first_line) from None
     except VisitError as e:  # pragma: no cover - the grammar has no callbacks
         raise LaminaError(str(e.orig_exc)) from None
     return Builder(filename, first_line).module(tree)

@@ -21,10 +21,12 @@ from xdsl.dialects.builtin import (
     StringAttr,
     SymbolRefAttr,
     UnitAttr,
+    VectorType,
     f64,
     i64,
 )
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.utils.exceptions import VerifyException
 
 from lamina.dialects.registry import all_ops, table_dialects
 from lamina.ir.arith_predicates import CMPF_PREDICATES, CMPI_PREDICATES
@@ -102,10 +104,15 @@ class Builder:
         return ModuleOp(ops)
 
     def read_resources(self, token: Token) -> None:
+        text = str(token)
         try:
-            entries = lit.resource_section(str(token))
+            entries = lit.resource_section(text)
         except lit.LiteralError as e:
-            raise self.error(token, str(e)) from None
+            before = text[: e.offset]
+            newlines = before.count("\n")
+            column = e.offset - before.rfind("\n") if newlines else token.column + e.offset
+            loc = SourceLocation(self.filename, token.line + newlines + self.first_line - 1, column)
+            raise LaminaError(str(e), loc) from None
         self.resources.update(entries)
         self.resource_token = token
 
@@ -530,7 +537,25 @@ class Builder:
         for key, prop in definition.properties.items():
             if key not in props and getattr(prop, "default_value", None) is not None:
                 props[key] = prop.default_value
-        return cls.create(operands=operand_values, result_types=list(declared or []), properties=props)
+        result_types = list(declared or [])
+        if opname in ("arith.cmpf", "arith.cmpi"):
+            result_types = [self.comparison_result_type(declared[0], operand_values)]
+        op = cls.create(operands=operand_values, result_types=result_types, properties=props)
+        try:
+            op.verify()
+        except VerifyException as e:
+            raise self.error(name, f"'{opname}': {str(e).splitlines()[0]}") from None
+        return op
+
+    @staticmethod
+    def comparison_result_type(declared: Attribute, operand_values: list[SSAValue]) -> Attribute:
+        # MLIR writes the operand type after ':' (`arith.cmpf olt, %a, %b : f32`); lamina prints the
+        # i1 result type like every other compact form. Both read back to the same op.
+        if operand_values and declared == operand_values[0].type and declared != IntegerType(1):
+            if isinstance(declared, VectorType):
+                return VectorType(IntegerType(1), declared.get_shape())
+            return IntegerType(1)
+        return declared
 
     def scalar_constant(self, v: Value, t: Attribute, token) -> Attribute:
         if isinstance(t, (IntegerType, IndexType)):

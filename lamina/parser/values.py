@@ -4,6 +4,7 @@ data (blobs go straight through bytes.fromhex into numpy)."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -15,7 +16,12 @@ from lamina.ir.types import ELEMENT_TYPES, SHAPED_TYPES
 
 
 class LiteralError(ValueError):
-    """A malformed literal; the caller adds the location."""
+    """A malformed literal; the caller adds the location. `offset` points into the literal's text
+    when the fault is inside it (a bad entry of the resource section)."""
+
+    def __init__(self, message: str, offset: int = 0):
+        super().__init__(message)
+        self.offset = offset
 
 
 def element_type(name: str) -> Attribute:
@@ -29,6 +35,7 @@ def element_type(name: str) -> Attribute:
 _COMPACT = re.compile(r"((?:\d+x)*)([A-Za-z_][A-Za-z0-9_]*)")
 
 
+@functools.lru_cache(maxsize=4096)
 def shaped_type(text: str) -> Attribute:
     """`tensor<4x8xf32>`, `tensor<n x 8 x f32>`, `memref<f32>`, `vector<8xf32>`."""
     keyword, body = text.split("<", 1)
@@ -137,9 +144,9 @@ def resource_section(text: str) -> dict[str, tuple[bytes, int]]:
         try:
             raw = bytes.fromhex(hexdata)
         except ValueError:
-            raise LiteralError(f"resource '{name}' is not valid hex") from None
+            raise LiteralError(f"resource '{name}' is not valid hex", m.start()) from None
         if len(raw) < 4:
-            raise LiteralError(f"resource '{name}' lacks its 4-byte alignment header")
+            raise LiteralError(f"resource '{name}' lacks its 4-byte alignment header", m.start())
         out[name] = (raw[4:], m.start())
     return out
 
