@@ -102,7 +102,7 @@ def s_decompose(sch):
 
 def s_rfactor(sch):
     i, j, k = matmul_loops(sch)
-    ko, ki = sch.split(k, [None, 4])
+    ko, ki = sch.split(k, [None, 3])
     rf = sch.rfactor(ki, factor_axis=2)
     assert rf.label == "matmul_rf"
 
@@ -161,6 +161,16 @@ def test_symbolic_sizes_split_and_compute_at():
         np.testing.assert_allclose(run_loop(sch.module, *args)[0], run_loop(module, *args)[0], rtol=1e-5, atol=1e-6)
     reparsed = next(iter(parse_module(sch.trace_text()).ops))
     assert print_module(apply_trace(module, reparsed)) == print_module(sch.module)
+
+
+def test_rfactor_under_a_non_dividing_split_is_refused(chain):
+    sch = Schedule(chain)
+    i, j, k = matmul_loops(sch)
+    ko, ki = sch.split(k, [None, 4])
+    before = print_module(sch.module)
+    with pytest.raises(LaminaError, match="would stay uninitialised"):
+        sch.rfactor(ki)
+    assert print_module(sch.module) == before
 
 
 def test_refusal_is_left_out_of_the_trace(chain):
