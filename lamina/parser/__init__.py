@@ -11,6 +11,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from xdsl.dialects.builtin import ModuleOp
 
 from lamina.ir.diagnostics import LaminaError, Note, SourceLocation, SourceRegistry
+from lamina.ir.verify import verify_op_tree
 
 # How each terminal reads in "expected ..." messages.
 TERMINAL_WORDS = {
@@ -137,7 +138,11 @@ def parse_module(text: str, filename: str = "<stdin>", first_line: int = 1) -> M
         raise _syntax_error(e, source, filename, first_line) from None
     except VisitError as e:  # pragma: no cover - the grammar has no callbacks
         raise LaminaError(str(e.orig_exc)) from None
-    return Builder(filename, first_line).module(tree)
+    module = Builder(filename, first_line).module(tree)
+    # The builder checks what the text spells; the verifiers check what it means (shapes,
+    # element types, terminators), each failure located at its op.
+    verify_op_tree(module)
+    return module
 
 
 __all__ = ["parse_module"]

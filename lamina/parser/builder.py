@@ -119,6 +119,14 @@ class Builder:
     # ------------------------------------------------------------ operations
 
     def operation(self, node: Tree, scope: Scope) -> Operation:
+        try:
+            return self.dispatch_operation(node, scope)
+        except VerifyException as e:
+            # xDSL checks attribute parameters as they are constructed (an integer out of its
+            # type's range, ...): report those at the statement instead of as a traceback.
+            raise self.error(node, str(e).splitlines()[0]) from None
+
+    def dispatch_operation(self, node: Tree, scope: Scope) -> Operation:
         kind = node.data
         if kind == "func_op":
             return self.func_op(node, scope)
@@ -423,7 +431,7 @@ class Builder:
         if kind == "int":
             if tag != "int":
                 raise bad("an integer")
-            return data
+            return self.int64(data, v.token or token, key)
         if kind == "float":
             if tag not in ("int", "float"):
                 raise bad("a number")
@@ -442,7 +450,7 @@ class Builder:
             out = []
             for item in data:
                 if kind == "ints" and item.tag == "int":
-                    out.append(item.data)
+                    out.append(self.int64(item.data, item.token or token, key))
                 elif kind == "floats" and item.tag in ("int", "float"):
                     out.append(float(item.data))
                 elif kind == "dims" and item.tag in ("int", "dim"):
@@ -472,6 +480,11 @@ class Builder:
         if kind == "dense":
             return self.dense(tag, data, v.token or token, declared, opname)
         raise bad(kind)
+
+    def int64(self, value: int, token: Token, key: str) -> int:
+        if not -(2**63) <= value < 2**63:
+            raise self.error(token, f"attribute '{key}': {value} does not fit in 64 bits")
+        return value
 
     def describe(self, tag: str, data: Any) -> str:
         return {
@@ -540,12 +553,7 @@ class Builder:
         result_types = list(declared or [])
         if opname in ("arith.cmpf", "arith.cmpi"):
             result_types = [self.comparison_result_type(declared[0], operand_values)]
-        op = cls.create(operands=operand_values, result_types=result_types, properties=props)
-        try:
-            op.verify()
-        except VerifyException as e:
-            raise self.error(name, f"'{opname}': {str(e).splitlines()[0]}") from None
-        return op
+        return cls.create(operands=operand_values, result_types=result_types, properties=props)
 
     @staticmethod
     def comparison_result_type(declared: Attribute, operand_values: list[SSAValue]) -> Attribute:
