@@ -42,6 +42,7 @@ from lamina.passes.schedule.nest import (
     function_of,
     is_loop,
     loop_var,
+    loops_under,
     new_if,
     new_loop,
     prune_empty_loops,
@@ -80,16 +81,39 @@ def _inner_ranges(loop: Operation, group: list[Access], at: Operation, what: str
     return ranges
 
 
-def access_region(loop: Operation, group: list[Access], at: Operation, what: str) -> list[DimRegion]:
+def _dense(terms: list[tuple[int, int]], ranges: dict[int, tuple[int, int]]) -> bool:
+    """Whether sum(c * v) over step-1 loops hits every value between its min and max: the
+    coefficients form a mixed radix (1, e1, e1*e2, ...) of the loops' extents."""
+    radix = 1
+    for k, c in sorted(terms, key=lambda t: abs(t[1])):
+        lo, hi = ranges[k]
+        if abs(c) != radix:
+            return False
+        radix *= hi - lo + 1
+    return True
+
+
+def access_region(loop: Operation, group: list[Access], at: Operation, what: str, exact: bool = False) -> list[DimRegion]:
+    """The box of elements the accesses touch per iteration of loop. With `exact`, the box must
+    be exactly what every access touches (a consumer will read all of it): dense, one loop per
+    dimension, the same box for every access."""
     analysis = IndexAnalysis()
     ranges = _inner_ranges(loop, group, at, what)
     inner_ids = set(ranges)
     regions: list[DimRegion] | None = None
+    steps = {id(loop_var(l)): l.attr("step") for l in loops_under(loop)}
     for access in group:
         dims = []
+        used: set[int] = set()
         for index in access.indices:
             form = analysis.affine(index)
             fixed, low, high = [], form.const, form.const
+            inner_terms = [(k, c) for k, c in form.terms if k in ranges]
+            if exact and (
+                not _dense(inner_terms, ranges) or any(steps.get(k) != 1 or k in used for k, _ in inner_terms)
+            ):
+                raise error_at(at, f"cannot {what}: the elements written under '{loop.attr('label')}' do not fill a box, so the consumer could read unwritten ones")
+            used.update(k for k, _ in inner_terms)
             for k, c in form.terms:
                 if k in ranges:
                     lo, hi = ranges[k]
@@ -104,6 +128,8 @@ def access_region(loop: Operation, group: list[Access], at: Operation, what: str
             regions = dims
             continue
         for r, d in zip(regions, dims):
+            if exact and (r.base, r.low, r.high) != (d.base, d.low, d.high):
+                raise error_at(at, f"cannot {what}: the stores under '{loop.attr('label')}' write different regions")
             if r.base != d.base:
                 raise error_at(at, f"cannot {what}: the accesses under '{loop.attr('label')}' do not move together, so their region cannot be bounded")
             r.low, r.high = min(r.low, d.low), max(r.high, d.high)
@@ -314,7 +340,7 @@ def reverse_compute_at(state: ScheduleState, block: Operation, loop: Operation, 
     if available_before(values_from_outside(block), top_level(loop)) is not None:
         raise error_at(at, f"cannot {what}: it uses a value defined after the loop's nest")
     stores = [a for a in accesses(loop) if a.is_store and a.buffer is buffer]
-    regions = access_region(loop, stores, at, what)
+    regions = access_region(loop, stores, at, what, exact=True)
     atoms = _atoms(loop, stores)
     iterators: list = []
     for k, c in enumerate(kinds):

@@ -227,6 +227,12 @@ def reorder(state: ScheduleState, loops: list[Operation], at: Operation) -> None
         for bound in l.operands:
             if bound in vars_ or id(bound.owner) in inside:
                 raise error_at(at, f"cannot reorder: the bounds of '{l.attr('label')}' depend on a loop of the nest (not rectangular)")
+    # Parallel loops have no dependence between iterations and reduction loops only combine
+    # into accumulators, so any order of them computes the same; a serial loop's order is
+    # part of the meaning (a dependence may run across it), so a band holding one is left alone.
+    serial = next((l for l in chain if l.attr("kind") == "serial"), None)
+    if serial is not None:
+        raise error_at(at, f"cannot reorder {', '.join(labels)}: '{serial.attr('label')}' is a serial loop, its iterations must keep their order")
     positions = [i for i, l in enumerate(chain) if any(l is g for g in loops)]
     order = list(range(len(chain)))
     for pos, loop in zip(positions, loops):

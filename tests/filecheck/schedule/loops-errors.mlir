@@ -93,3 +93,34 @@ schedule.sequence @f () {
   // expected-error @below {{cannot tile k, i: they are not consecutive loops of one perfect nest}}
   %a, %b, %c, %d = schedule.tile %k, %i {sizes = [2, 2]}
 }
+
+// -----
+
+// A serial loop (a wavefront: out[i+1][j+1] from out[i][j]) keeps its place in any reorder.
+func.func @wave(%0: memref<5x5xf32>) attributes {lamina.outputs = 1 : i64} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  loop.for %c0, %c4 {label = "i"} (%i: index) {
+    loop.for %c0, %c4 {kind = "parallel", label = "j"} (%j: index) {
+      loop.block %i, %j {label = "wave", iter_kinds = "SS", domain = [4, 4]} (%a: index, %b: index) {
+        loop.yield
+      } (%x: index, %y: index) {
+        %v = loop.load %0, %x, %y : f32
+        %x1 = arith.addi %x, %c1 : index
+        %y1 = arith.addi %y, %c1 : index
+        loop.store %v, %0, %x1, %y1
+        loop.yield
+      }
+      loop.yield
+    }
+    loop.yield
+  }
+  func.return
+}
+schedule.sequence @wave () {
+  %b = schedule.get_block "wave"
+  %i, %j = schedule.get_loops %b : index, index
+  // expected-error @below {{cannot reorder j, i: 'i' is a serial loop, its iterations must keep their order}}
+  schedule.reorder %j, %i
+}
