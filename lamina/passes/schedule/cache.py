@@ -91,6 +91,10 @@ def cache_write(state: ScheduleState, block: Operation, index: int, scope: str, 
     top = top_level(block)
     if any(touches(b, buffer) for b in blocks_under(top) if b is not block):
         raise error_at(at, f"cannot {what}: another block of its loop nest uses the buffer")
+    reads_own_output = any(a.buffer is buffer and not a.is_store for a in accesses(block))
+    initialised = any(a.buffer is buffer and a.is_store for a in accesses(block) if a.op.parent_block() is block.regions[0].block)
+    if reads_own_output and not (REDUCE in kinds and initialised):
+        raise error_at(at, f"cannot {what}: the block reads the buffer before writing it, and the cache would start empty")
     others = [w for w in writers(function_of(block), buffer) if w is not block]
     if others:
         raise error_at(at, f"cannot {what}: '{label(others[0]) if others[0].name == 'loop.block' else others[0].name}' writes the buffer too, and would not see the cache")

@@ -19,6 +19,7 @@ from lamina.passes.schedule.blocks import (
     loads_of,
     nest_index,
     nests_between,
+    only_block_in_nest,
     pure_body,
     readers,
     single_store,
@@ -128,6 +129,8 @@ def reverse_compute_inline(block: Operation, at: Operation) -> None:
     shape = list(buffer.type.shape)
     if [domain[args.index(v)] for v in index] != shape:
         raise error_at(at, f"cannot reverse-inline '{label(block)}': its domain does not match the buffer it reads")
+    if not only_block_in_nest(block):
+        raise error_at(at, f"cannot reverse-inline '{label(block)}': its loop nest holds other blocks")
     if nest_index(producer) >= nest_index(block):
         raise error_at(at, f"cannot reverse-inline '{label(block)}': its producer must be in an earlier loop nest")
     for between in [*nests_between(producer, block), top_level(producer)]:
