@@ -169,7 +169,7 @@ CASES = {
     ),
     "arith op with operands of different types": (
         "func.func @g(%x: f32, %i: i32) -> f32 {\n  %s = arith.addf %x, %i : f32\n  func.return %s : f32\n}\n",
-        2, 3, "operand 'rhs' at position 1 does not verify:",
+        2, 3, "operand 'rhs' at position 1 does not verify: attribute f32 expected from variable 'T', but got i32",
     ),
     "arith op without its type": (
         "func.func @g(%x: f32) -> f32 {\n  %s = arith.addf %x, %x\n  func.return %s : f32\n}\n",

@@ -18,5 +18,7 @@ def verify_op_tree(root: Operation, context: str | None = None) -> None:
             Operation.verify(op, verify_nested_ops=False)
         except (VerifyException, ValueError) as e:
             notes = [Note(f"IR became invalid {context}")] if context else []
-            message = str(e).split("\n")[0]
+            lines = [line.strip() for line in str(e).split("\n") if line.strip()]
+            # xDSL puts the reason of "operand 'x' does not verify:" on the next line.
+            message = " ".join(lines[:2]) if lines and lines[0].endswith(":") else (lines[0] if lines else type(e).__name__)
             raise LaminaError(message, location_of(op), notes) from None
