@@ -125,14 +125,6 @@ def accesses(op: Operation) -> list[Access]:
     return out
 
 
-def buffers_written(op: Operation) -> set[SSAValue]:
-    return {a.buffer for a in accesses(op) if a.is_store}
-
-
-def buffers_read(op: Operation) -> set[SSAValue]:
-    return {a.buffer for a in accesses(op) if not a.is_store}
-
-
 # ---------------------------------------------------------------- carried dependences
 
 

@@ -23,7 +23,6 @@ from lamina.passes.schedule.analysis import Access, Affine, IndexAnalysis, acces
 from lamina.passes.schedule.blocks import (
     available_before,
     values_from_outside,
-    has_reduce,
     is_intermediate,
     label,
     loads_of,
@@ -40,7 +39,6 @@ from lamina.passes.schedule.nest import (
     blocks_under,
     enclosing_loops,
     function_of,
-    is_loop,
     loop_var,
     loops_under,
     new_if,
@@ -365,4 +363,4 @@ def _reverse_compute_at(r: Runner, op: Operation):
     return []
 
 
-__all__ = ["compute_at", "reverse_compute_at", "is_loop", "has_reduce"]
+__all__ = ["access_region", "compute_at", "reverse_compute_at"]

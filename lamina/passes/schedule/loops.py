@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from math import prod
 
-from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import Operation, SSAValue
 
 from lamina.dialects.loop import Loop
@@ -296,7 +295,3 @@ def tile(state: ScheduleState, loops: list[Operation], sizes: list[int], at: Ope
     # reorder moved headers, not ops: find the loops by label again.
     by_label = {l.attr("label"): l for l in state.fn.walk() if is_loop(l)}
     return [by_label[l.attr("label")] for l in outers + inners]
-
-
-def set_label(loop: Operation, label: str) -> None:
-    loop.properties["label"] = StringAttr(label)

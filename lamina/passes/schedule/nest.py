@@ -3,7 +3,7 @@ blocks under a loop, perfect chains, index arithmetic inserted before an anchor 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import IndexType, IntegerAttr
@@ -254,7 +254,3 @@ def erase_unused_index_math(ops: Sequence[Operation]) -> None:
                     op.detach()
                     op.erase()
                     changed = True
-
-
-def walk_ops(op: Operation) -> Iterator[Operation]:
-    yield from op.walk()

@@ -11,10 +11,10 @@ from collections.abc import Callable
 
 from xdsl.ir import Operation, SSAValue
 
-from lamina.ir.diagnostics import LaminaError, error_at
+from lamina.ir.diagnostics import error_at
 from lamina.passes.schedule import annotate, loops as loop_prims
 from lamina.passes.schedule.nest import enclosing_loops, erase_unused_index_math
-from lamina.passes.schedule.state import BlockHandle, Handle, LoopHandle, ScheduleState, ValueHandle, describe
+from lamina.passes.schedule.state import BlockHandle, Handle, LoopHandle, ScheduleState
 
 Env = dict[SSAValue, Handle]
 
@@ -134,7 +134,7 @@ def register(name: str):
     return add
 
 
-__all__ = ["PRIMITIVES", "LaminaError", "Runner", "ValueHandle", "describe", "register"]
+__all__ = ["PRIMITIVES", "Runner", "register"]
 
 # The remaining primitive families register themselves on import.
 from lamina.passes.schedule import cache, compute_at, inline, reduction, sampling  # noqa: E402,F401

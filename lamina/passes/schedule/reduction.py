@@ -23,7 +23,6 @@ from lamina.passes.schedule.nest import (
     blocks_under,
     body_ops,
     enclosing_loops,
-    is_block,
     loop_var,
     new_if,
     new_loop,
@@ -331,4 +330,4 @@ def _rfactor(r: Runner, op: Operation):
     return [BlockHandle(label(rf))]
 
 
-__all__ = ["decompose_reduction", "is_block", "rfactor"]
+__all__ = ["clone_slice", "decompose_reduction", "new_block", "rfactor"]

@@ -7,14 +7,13 @@ unique once, when scheduling of a function starts, so a label names exactly one 
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 
 from xdsl.dialects import func
 from xdsl.dialects.builtin import StringAttr
 from xdsl.ir import Operation
 
-from lamina.ir.diagnostics import LaminaError, error_at
+from lamina.ir.diagnostics import error_at
 from lamina.passes.schedule.nest import is_block, is_loop
 
 
@@ -50,7 +49,6 @@ class ScheduleState:
         """Give every loop a label no other loop or block has; blocks keep theirs (their labels
         come from graph op names and are unique already)."""
         block_labels = {op.attr("label") for op in self.fn.walk() if is_block(op)}
-        seen: Counter = Counter()
         taken = set(block_labels)
         for op in self.fn.walk():
             if not is_loop(op):
@@ -59,7 +57,6 @@ class ScheduleState:
             if label in taken:
                 label = self.fresh_label(label, taken)
             taken.add(label)
-            seen[label] += 1
             if label != op.attr("label"):
                 op.properties["label"] = StringAttr(label)
 
@@ -118,4 +115,4 @@ def describe(handle: Handle) -> str:
     return f"the integer {handle.value}"
 
 
-__all__ = ["BlockHandle", "Handle", "LaminaError", "LoopHandle", "ScheduleState", "ValueHandle", "describe"]
+__all__ = ["BlockHandle", "Handle", "LoopHandle", "ScheduleState", "ValueHandle", "describe"]
