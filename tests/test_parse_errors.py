@@ -252,3 +252,11 @@ def test_corrupted_text_parses_or_fails_with_a_located_error(data):
     except LaminaError as error:
         assert error.location is not None
         assert error.render().startswith(f"bad.mlir:{error.location.line}:{error.location.column}: error: ")
+
+
+def test_syntax_error_in_a_later_chunk_is_reported_at_its_line_in_the_whole_file():
+    text = body("%c = graph.add %a %a")
+    error = parse_error(text, first_line=100)
+    rendered = error.render().split("\n")
+    assert rendered[0].startswith("bad.mlir:101:21: error: unexpected '%a'")
+    assert rendered[1:] == ["  %c = graph.add %a %a", " " * 20 + "^"]

@@ -12,7 +12,7 @@ from xdsl.dialects.builtin import FileLineColLoc, FloatAttr, IntegerAttr, Intege
 from lamina.dialects.graph import Graph
 from lamina.interpreter.graph import run_function
 from lamina.ir.dense import DenseElementsAttr
-from lamina.ir.diagnostics import location_of
+from lamina.ir.diagnostics import LaminaError, location_of
 from lamina.ir.dims import SymDim, dim_add, dim_mul
 from lamina.ir.types import BufferType, TensorType, f32, f64, i32, i64, index
 from lamina.parser import parse_module
@@ -294,3 +294,47 @@ def test_ten_thousand_ops_parse_in_a_few_seconds():
     assert len(ops_of(module)) == 10_001
     # About 3 s on one of this project's CI cores; a quadratic parser would take minutes.
     assert elapsed < 20, f"parsing 10k ops took {elapsed:.1f} s"
+
+
+def test_a_dialect_added_to_the_registry_parses_and_prints_with_no_parser_change(monkeypatch):
+    from lamina.dialects import registry
+    from lamina.ir import optable
+    from lamina.ir.printer import print_module
+    from lamina.parser import builder
+
+    rows = [
+        optable.OpRow(
+            "tag",
+            operands=(optable.Operand("x"),),
+            results=(optable.Result("y"),),
+            attrs=(optable.Attr("label", "str", positional=True), optable.Attr("factor", "float", default=1.0)),
+            infer=lambda view: [view.operand_types[0]],
+        ),
+        optable.OpRow(
+            "repeat",
+            operands=(optable.Operand("count", kind="index"),),
+            regions=(optable.Region("body"),),
+        ),
+    ]
+    toy = optable.build_dialect("toy", rows)
+    tables = {**registry.table_dialects(), "toy": toy}
+    ops = {**registry.all_ops(), **toy.ops}
+    monkeypatch.setattr(builder, "table_dialects", lambda: tables)
+    monkeypatch.setattr(builder, "all_ops", lambda: ops)
+    text = (
+        "func.func @f(%a: tensor<4xf32>, %n: index) -> tensor<4xf32> {\n"
+        '  %t = toy.tag "first", %a {factor = 2.5} : tensor<4xf32>\n'
+        '  %u = toy.tag "second", %t : tensor<4xf32>\n'
+        "  toy.repeat %n (%i: index) {\n"
+        "  }\n"
+        "  func.return %u : tensor<4xf32>\n"
+        "}\n"
+    )
+    module = parse_module(text, "toy.mlir")
+    tag, second, repeat, _ = ops_of(module)
+    assert isinstance(tag, toy["tag"]) and tag.attr("label") == "first" and tag.attr("factor") == 2.5
+    assert second.attr("factor") == 1.0
+    assert isinstance(repeat, toy["repeat"]) and repeat.regions[0].block.args[0].type == index
+    assert print_module(module) == text
+    with pytest.raises(LaminaError, match="unknown attribute 'scale' of 'toy.tag'"):
+        parse_module(text.replace("factor = 2.5", "scale = 2.5"), "toy.mlir")
