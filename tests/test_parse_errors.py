@@ -37,11 +37,11 @@ def assert_located(error: LaminaError, line: int, column: int, message: str, sou
 CASES = {
     "syntax error says what was expected": (
         body("%c = graph.add %a %a"),
-        2, 21, "unexpected '%a'; expected '(', ')', ',', ':', '{', end of line, ...",
+        2, 21, "unexpected '%a'; expected '(', ')', ',', ':', '{', end of line, loc(...)",
     ),
     "unexpected character": (
         body("%c = graph.relu %a ?"),
-        2, 22, "unexpected character '?'; expected '(', ')', ',', ':', '{', end of line, ...",
+        2, 22, "unexpected character '?'; expected '(', ')', ',', ':', '{', end of line, loc(...)",
     ),
     "unknown op": (
         body("%c = graph.frobnicate %a"),

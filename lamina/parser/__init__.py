@@ -59,8 +59,8 @@ def grammar() -> Lark:
 
 def _expected(names) -> str:
     words = sorted({TERMINAL_WORDS.get(n, n) for n in names})
-    if len(words) > 6:
-        words = words[:6] + ["..."]
+    if len(words) > 8:
+        words = words[:8] + ["..."]
     return ", ".join(words)
 
 
