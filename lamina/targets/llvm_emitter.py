@@ -27,7 +27,7 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from lamina.ir.diagnostics import error_at
 from lamina.ir.dims import Dim, SymDim
-from lamina.ir.types import BufferType, f16, f32, f64, numpy_dtype
+from lamina.ir.types import BufferType, f16, f32, f64, numpy_dtype, u8
 
 I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 VOID = ir.VoidType()
@@ -328,11 +328,19 @@ class LLVMEmitter:
         st.builder.call(callee, [self.v(st, o) for o in op.operands] + [st.symbols_ptr])
 
     def op_device_parallel_for(self, op, st):
-        """Outline the body into `void body(i8* ctx)`; GOMP_parallel runs it on every thread and
-        each thread computes its chunk of [lower, upper) itself."""
+        """Outline the body into `void body(captured..., i64 first, i64 last, i64* symbols)` with
+        `noalias` buffers, and run it through `void trampoline(i8* ctx)` under GOMP_parallel; each
+        thread computes its static chunk of [lower, upper) in the trampoline. Passing buffers as
+        parameters (not loads from the context struct) keeps `noalias`, without which LLVM keeps
+        accumulators in memory and does not hoist loads out of the loops."""
         body = op.regions[0].block
-        captured = self.free_values(op)
-        ctx_types = [self.v(st, c).type for c in captured] + [I64, I64, I64.as_pointer()]
+        free = self.free_values(op)
+        # Constants are re-created in the body: as parameters, loop bounds would stop being
+        # known and LLVM could no longer unroll or fold the loops they bound.
+        constants = [c for c in free if isinstance(c.owner, arith.ConstantOp)]
+        captured = [c for c in free if c not in constants]
+        captured_types = [self.v(st, c).type for c in captured]
+        ctx_types = captured_types + [I64, I64, I64.as_pointer()]
         ctx_ty = ir.LiteralStructType(ctx_types)
         b = st.builder
         eb = ir.IRBuilder(st.entry)
@@ -341,40 +349,52 @@ class LLVMEmitter:
         fields = [self.v(st, c) for c in captured] + [self.v(st, op.operands[0]), self.v(st, op.operands[1]), st.symbols_ptr]
         for i, val in enumerate(fields):
             b.store(val, b.gep(ctx, [ir.Constant(I32, 0), ir.Constant(I32, i)]))
-        outlined = ir.Function(self.module, ir.FunctionType(VOID, [I8P]), name=f"{st.fn.name}.parallel{self.outlined}")
-        outlined.linkage = "internal"
+        name = f"{st.fn.name}.parallel{self.outlined}"
         self.outlined += 1
+        body_fn = self.outlined_body(name, captured, captured_types, constants, body, op.attr("step"))
+        trampoline = ir.Function(self.module, ir.FunctionType(VOID, [I8P]), name=name)
+        trampoline.linkage = "internal"
         gomp = self.module.globals.get("GOMP_parallel") or ir.Function(
             self.module, ir.FunctionType(VOID, [ir.FunctionType(VOID, [I8P]).as_pointer(), I8P, I32, I32]), name="GOMP_parallel"
         )
-        b.call(gomp, [outlined, b.bitcast(ctx, I8P), ir.Constant(I32, 0), ir.Constant(I32, 0)])
+        b.call(gomp, [trampoline, b.bitcast(ctx, I8P), ir.Constant(I32, 0), ir.Constant(I32, 0)])
 
-        # The outlined function.
-        inner_entry = outlined.append_basic_block("entry")
-        ib = ir.IRBuilder(inner_entry)
-        cptr = ib.bitcast(outlined.args[0], ctx_ty.as_pointer())
-        loaded = [ib.load(ib.gep(cptr, [ir.Constant(I32, 0), ir.Constant(I32, i)])) for i in range(len(ctx_types))]
-        inner = FunctionState(outlined, None, inner_entry, loaded[-1])  # type: ignore[arg-type]
-        body_block = outlined.append_basic_block("body")
-        ib.branch(body_block)
-        inner.builder = ir.IRBuilder(body_block)
-        for c, val in zip(captured, loaded):
-            inner.values[c] = val
+        tb = ir.IRBuilder(trampoline.append_basic_block("entry"))
+        cptr = tb.bitcast(trampoline.args[0], ctx_ty.as_pointer())
+        loaded = [tb.load(tb.gep(cptr, [ir.Constant(I32, 0), ir.Constant(I32, i)])) for i in range(len(ctx_types))]
         lower, upper = loaded[-3], loaded[-2]
         step = op.attr("step")
-        nthreads = self.omp_call(inner.builder, "omp_get_num_threads")
-        tid = self.omp_call(inner.builder, "omp_get_thread_num")
-        ibb = inner.builder
-        trips = ibb.sdiv(ibb.add(ibb.sub(upper, lower), ir.Constant(I64, step - 1)), ir.Constant(I64, step))
-        chunk = ibb.sdiv(ibb.add(trips, ibb.sub(nthreads, ir.Constant(I64, 1))), nthreads)
-        first = ibb.mul(tid, chunk)
-        last = ibb.add(first, chunk)
-        last = ibb.select(ibb.icmp_signed("<", last, trips), last, trips)
-        start = ibb.add(lower, ibb.mul(first, ir.Constant(I64, step)))
-        stop = ibb.add(lower, ibb.mul(last, ir.Constant(I64, step)))
-        stop = ibb.select(ibb.icmp_signed("<", stop, upper), stop, upper)
-        self.emit_loop(inner, start, stop, step, body)
+        nthreads = self.omp_call(tb, "omp_get_num_threads")
+        tid = self.omp_call(tb, "omp_get_thread_num")
+        trips = tb.sdiv(tb.add(tb.sub(upper, lower), ir.Constant(I64, step - 1)), ir.Constant(I64, step))
+        chunk = tb.sdiv(tb.add(trips, tb.sub(nthreads, ir.Constant(I64, 1))), nthreads)
+        first = tb.mul(tid, chunk)
+        last = tb.add(first, chunk)
+        last = tb.select(tb.icmp_signed("<", last, trips), last, trips)
+        start = tb.add(lower, tb.mul(first, ir.Constant(I64, step)))
+        stop = tb.add(lower, tb.mul(last, ir.Constant(I64, step)))
+        stop = tb.select(tb.icmp_signed("<", stop, upper), stop, upper)
+        tb.call(body_fn, loaded[:-3] + [start, stop, loaded[-1]])
+        tb.ret_void()
+
+    def outlined_body(
+        self, name: str, captured: list[SSAValue], types: list[ir.Type], constants: list[SSAValue], body: Block, step: int
+    ) -> ir.Function:
+        fn = ir.Function(self.module, ir.FunctionType(VOID, types + [I64, I64, I64.as_pointer()]), name=name + ".body")
+        fn.linkage = "internal"
+        for arg, c in zip(fn.args, captured):
+            # The raw workspace (bytes) is not marked: views into it may be captured beside it.
+            if isinstance(c.type, BufferType) and c.type.element_type != u8:
+                arg.add_attribute("noalias")
+        fn.args[-1].add_attribute("noalias")
+        inner = self.new_state(fn, fn.args[-1])
+        for c, arg in zip(captured, fn.args):
+            inner.values[c] = arg
+        for c in constants:
+            inner.values[c] = constant_value(c.owner)
+        self.emit_loop(inner, fn.args[-3], fn.args[-2], step, body)
         inner.builder.ret_void()
+        return fn
 
     def omp_call(self, b: ir.IRBuilder, name: str) -> ir.Value:
         fn = self.module.globals.get(name) or ir.Function(self.module, ir.FunctionType(I32, []), name=name)
