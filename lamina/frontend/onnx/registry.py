@@ -22,6 +22,13 @@ def converts(*op_types: str):
 
 
 def supported_ops() -> set[str]:
-    from lamina.frontend.onnx import ops_elementwise, ops_nn, ops_reduce, ops_tensor  # noqa: F401 - registration
+    from lamina.frontend.onnx import (  # noqa: F401 - registration
+        ops_conv_transpose,
+        ops_einsum,
+        ops_elementwise,
+        ops_nn,
+        ops_reduce,
+        ops_tensor,
+    )
 
     return set(CONVERTERS)

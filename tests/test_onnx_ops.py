@@ -1,0 +1,109 @@
+"""Single-node ONNX models of the ops lamina imports by decomposition or through their own graph
+op (ConvTranspose, Einsum, GatherElements, CumSum, TopK, Resize, ScatterND), checked against
+onnxruntime interpreted and compiled for the llvm target, and their refusals."""
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import lamina
+from lamina.frontend.onnx import from_onnx
+from lamina.interpreter.graph import run_function
+from lamina.ir.diagnostics import LaminaError
+
+ONNX_TYPES = {np.float32: TensorProto.FLOAT, np.int64: TensorProto.INT64, np.int32: TensorProto.INT32}
+
+
+def single_node_model(op_type, inputs, constants=None, outputs=("y",), output_types=(np.float32,), opset=19, **attrs):
+    """inputs: name -> array fed at run time; constants: name -> initializer (None leaves an
+    optional input out)."""
+    constants = constants or {}
+    names = list(inputs) + [n if a is not None else "" for n, a in constants.items()]
+    node = helper.make_node(op_type, names, list(outputs), **attrs)
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info(n, ONNX_TYPES[a.dtype.type], a.shape) for n, a in inputs.items()],
+        [helper.make_tensor_value_info(o, ONNX_TYPES[np.dtype(t).type], None) for o, t in zip(outputs, output_types)],
+        [numpy_helper.from_array(a, n) for n, a in constants.items() if a is not None],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def assert_matches_onnxruntime(model, inputs, rtol=1e-5, atol=1e-5):
+    want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, inputs)
+    module = from_onnx(model)
+    feeds = list(inputs.values())
+    for got in (run_function(module, *feeds), lamina.compile(module, threads=1)(*feeds)):
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g.shape == w.shape and g.dtype == w.dtype
+            np.testing.assert_allclose(g, w, rtol=rtol, atol=atol)
+
+
+def rand(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+# ---------------------------------------------------------------- ConvTranspose
+
+
+@pytest.mark.parametrize(
+    "x_shape,w_shape,attrs",
+    [
+        ((2, 3, 5, 4), (3, 2, 3, 3), {}),
+        ((1, 4, 4, 5), (4, 3, 3, 2), {"strides": [2, 3], "pads": [1, 0, 2, 1], "group": 2}),
+        ((1, 2, 3, 3), (2, 2, 2, 3), {"strides": [2, 2], "dilations": [2, 1], "output_padding": [1, 0]}),
+        ((1, 1, 4, 4), (1, 2, 4, 4), {"strides": [2, 2], "auto_pad": "SAME_LOWER"}),
+        ((1, 1, 3, 3), (1, 1, 3, 3), {"strides": [3, 2], "output_shape": [11, 8]}),
+        ((2, 3, 7), (3, 4, 3), {"strides": [2], "pads": [1, 2]}),
+    ],
+)
+def test_conv_transpose(x_shape, w_shape, attrs):
+    model = single_node_model("ConvTranspose", {"x": rand(*x_shape)}, {"w": rand(*w_shape, seed=1), "b": rand(w_shape[1] * attrs.get("group", 1), seed=2)}, **attrs)
+    assert_matches_onnxruntime(model, {"x": rand(*x_shape)}, rtol=1e-4, atol=1e-4)
+
+
+def test_conv_transpose_3d_is_refused_with_the_node_named():
+    model = single_node_model("ConvTranspose", {"x": rand(1, 1, 2, 2, 2)}, {"w": rand(1, 1, 2, 2, 2)})
+    with pytest.raises(LaminaError, match=r"node 'y' \(ConvTranspose.*3 spatial dims"):
+        from_onnx(model)
+
+
+# ---------------------------------------------------------------- Einsum
+
+
+@pytest.mark.parametrize(
+    "equation,shapes",
+    [
+        ("ij,jk->ik", [(3, 4), (4, 5)]),
+        ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+        ("ij,kj", [(3, 4), (5, 4)]),  # implicit output: ik
+        ("...ij,...jk->...ik", [(2, 5, 3, 4), (2, 5, 4, 2)]),
+        ("ii->i", [(4, 4)]),
+        ("bii->b", [(2, 3, 3)]),
+        ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+        ("abc,cd->bd", [(2, 3, 4), (4, 5)]),
+        ("i,j->ij", [(3,), (4,)]),
+        ("ijk->kji", [(2, 3, 4)]),
+        ("bhqd,bhkd->bhqk", [(1, 2, 3, 4), (1, 2, 5, 4)]),
+    ],
+)
+def test_einsum(equation, shapes):
+    inputs = {f"x{k}": rand(*s, seed=k) for k, s in enumerate(shapes)}
+    model = single_node_model("Einsum", inputs, equation=equation)
+    assert_matches_onnxruntime(model, inputs, rtol=1e-4, atol=1e-5)
+
+
+def test_einsum_broadcasts_size_one_ellipsis_axes_like_numpy():
+    inputs = {"a": rand(2, 1, 3, 4), "b": rand(5, 4, 2, seed=1)}
+    module = from_onnx(single_node_model("Einsum", inputs, equation="...ij,...jk->...ik"))
+    (got,) = lamina.compile(module, threads=1)(*inputs.values())
+    np.testing.assert_allclose(got, np.einsum("...ij,...jk->...ik", *inputs.values()), rtol=1e-5, atol=1e-5)
+
+
+def test_einsum_with_a_wrong_term_is_refused():
+    model = single_node_model("Einsum", {"x": rand(3, 4)}, equation="ijk->i")
+    with pytest.raises(LaminaError, match="Einsum term 'ijk' has 3 labels for an operand of rank 2"):
+        from_onnx(model)
