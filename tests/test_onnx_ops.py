@@ -107,3 +107,77 @@ def test_einsum_with_a_wrong_term_is_refused():
     model = single_node_model("Einsum", {"x": rand(3, 4)}, equation="ijk->i")
     with pytest.raises(LaminaError, match="Einsum term 'ijk' has 3 labels for an operand of rank 2"):
         from_onnx(model)
+
+
+# ---------------------------------------------------------------- GatherElements, ScatterND
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_gather_elements(axis):
+    x = rand(3, 4, 5)
+    size = x.shape[axis]
+    shape = list(x.shape)
+    shape[axis] = 6
+    idx = np.random.default_rng(3).integers(-size, size, size=shape).astype(np.int64)
+    model = single_node_model("GatherElements", {"x": x}, {"idx": idx}, axis=axis)
+    assert_matches_onnxruntime(model, {"x": x})
+
+
+@pytest.mark.parametrize("reduction", ["none", "add", "mul", "max", "min"])
+def test_scatter_nd_with_repeated_indices_applies_updates_in_order(reduction):
+    data = rand(4, 3, 2)
+    idx = np.array([[[1, 0], [3, 2]], [[1, 0], [-1, 1]]], np.int64)  # (1, 0) twice
+    updates = rand(2, 2, 2, seed=1)
+    if reduction == "none":
+        idx = idx[:1]  # onnxruntime leaves duplicates undefined without a reduction
+        updates = updates[:1]
+    model = single_node_model("ScatterND", {"data": data}, {"idx": idx, "updates": updates}, opset=18, reduction=reduction)
+    assert_matches_onnxruntime(model, {"data": data})
+
+
+def test_scatter_nd_loops_run_in_order():
+    from lamina.lowering.graph_to_loop import lower_module
+
+    model = single_node_model("ScatterND", {"data": rand(8, 3)}, {"idx": np.array([[1], [1]], np.int64), "updates": rand(2, 3)}, opset=18, reduction="add")
+    module = from_onnx(model)
+    lower_module(module)
+    kinds = [op.attr("kind") for op in module.walk() if op.name == "loop.for"]
+    # The copy of the data is parallel; the scatter's loops are serial.
+    assert kinds == ["parallel", "parallel", "serial", "serial"]
+
+
+# ---------------------------------------------------------------- CumSum, TopK
+
+
+@pytest.mark.parametrize("axis,exclusive,reverse", [(0, 0, 0), (1, 1, 0), (-1, 0, 1), (1, 1, 1)])
+def test_cumsum(axis, exclusive, reverse):
+    x = rand(3, 5)
+    model = single_node_model("CumSum", {"x": x}, {"axis": np.array(axis, np.int64)}, exclusive=exclusive, reverse=reverse)
+    assert_matches_onnxruntime(model, {"x": x})
+
+
+def test_cumsum_of_integers_is_exact():
+    x = np.random.default_rng(0).integers(-1000, 1000, size=(4, 6)).astype(np.int32)
+    model = single_node_model("CumSum", {"x": x}, {"axis": np.array([1], np.int32)}, output_types=(np.int32,))
+    assert_matches_onnxruntime(model, {"x": x}, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("axis,k,largest", [(1, 2, 1), (-1, 5, 0), (0, 1, 1), (0, 3, 0)])
+def test_top_k_values_and_indices_with_ties(axis, k, largest):
+    x = np.random.default_rng(0).integers(0, 4, size=(3, 5)).astype(np.float32)  # many ties
+    model = single_node_model("TopK", {"x": x}, {"k": np.array([k], np.int64)}, outputs=("values", "indices"), output_types=(np.float32, np.int64), axis=axis, largest=largest)
+    assert_matches_onnxruntime(model, {"x": x}, rtol=0, atol=0)
+
+
+def test_top_k_puts_nan_first_like_numpy():
+    x = np.array([[1.0, np.nan, 3.0, np.nan, -np.inf]], np.float32)
+    module = from_onnx(single_node_model("TopK", {"x": x}, {"k": np.array([3], np.int64)}, outputs=("v", "i"), output_types=(np.float32, np.int64)))
+    values, indices = lamina.compile(module, threads=1)(x)
+    np.testing.assert_array_equal(indices, [[1, 3, 2]])
+    np.testing.assert_array_equal(values, [[np.nan, np.nan, 3.0]])
+
+
+def test_top_k_with_k_from_data_names_the_input():
+    model = single_node_model("TopK", {"x": rand(3, 4), "k": np.array([2], np.int64)}, outputs=("v", "i"), output_types=(np.float32, np.int64))
+    with pytest.raises(LaminaError, match=r"TopK k computed at run time"):
+        from_onnx(model)

@@ -224,3 +224,47 @@ def unsqueeze(x, *, axes):
 
 def transpose(x, *, perm=None):
     return np.transpose(x, perm)
+
+
+def gather_elements(x, idx, *, axis):
+    axis %= x.ndim
+    idx = np.where(idx < 0, idx + x.shape[axis], idx)
+    return np.take_along_axis(x, idx.astype(np.int64), axis=axis)
+
+
+def cumsum(x, *, axis, exclusive=False, reverse=False):
+    axis %= x.ndim
+    y = np.flip(x, axis) if reverse else x
+    total = np.cumsum(y, axis=axis, dtype=x.dtype)
+    if exclusive:
+        total = total - y
+    return np.flip(total, axis) if reverse else total
+
+
+def top_k(x, *, axis, k, largest=True):
+    """The k largest (smallest) along axis, lower index first among equals; NaN sorts as the
+    largest value, as numpy's sort does."""
+    axis %= x.ndim
+    n = x.shape[axis]
+    if largest:
+        # Stable ascending order of the flipped axis, reversed: descending, first index first.
+        order = n - 1 - np.flip(np.argsort(np.flip(x, axis), axis=axis, kind="stable"), axis)
+    else:
+        order = np.argsort(x, axis=axis, kind="stable")
+    order = np.take(order, np.arange(k), axis=axis).astype(np.int64)
+    return np.take_along_axis(x, order, axis=axis), order
+
+
+SCATTER_COMBINE = {"none": lambda old, new: new, "add": np.add, "mul": np.multiply, "max": np.maximum, "min": np.minimum}
+
+
+def scatter_nd(data, idx, updates, *, reduction="none"):
+    out = data.copy()
+    depth = idx.shape[-1]
+    combine = SCATTER_COMBINE[reduction]
+    flat_idx = idx.reshape(-1, depth)
+    flat_updates = updates.reshape(flat_idx.shape[0], *data.shape[depth:])
+    for where, update in zip(flat_idx, flat_updates):
+        key = tuple(int(i) + (data.shape[k] if i < 0 else 0) for k, i in enumerate(where))
+        out[key] = combine(out[key], update)
+    return out

@@ -407,3 +407,50 @@ def const_rule(view: OpView):
         raise ShapeError(str(e)) from None
     return [TensorType.of(list(value.shape), elem)]
 
+
+
+def gather_elements_rule(view: OpView):
+    x, idx = tensor(view, 0), tensor(view, 1)
+    if not is_integer(idx.element_type):
+        raise ShapeError(f"indices must be integers, got {idx}")
+    if idx.rank != x.rank:
+        raise ShapeError(f"indices must have the rank of the input ({x.rank}), got {idx.rank}")
+    axis = normalize_axis(view.attrs["axis"], x.rank)
+    for k, (d, i) in enumerate(zip(x.shape, idx.shape)):
+        if k != axis and i != d and not (isinstance(d, int) and isinstance(i, int) and i <= d):
+            raise ShapeError(f"indices dim {dim_str(i)} of axis {k} exceeds the input's {dim_str(d)}")
+    return [x.with_shape(idx.shape)]
+
+
+# Ranks are counted in the element type of the values; these are the largest counts it holds exactly.
+EXACT_COUNT = {"i8": 127, "ui8": 255, "f16": 2048}
+
+
+def top_k_rule(view: OpView):
+    x = tensor(view)
+    axis = normalize_axis(view.attrs["axis"], x.rank)
+    k = view.attrs["k"]
+    size = x.shape[axis]
+    if not isinstance(size, int):
+        raise ShapeError(f"top_k needs a static size on axis {axis}, got {dim_str(size)}")
+    if not 0 <= k <= size:
+        raise ShapeError(f"k = {k} is out of range for axis {axis} of size {size}")
+    limit = EXACT_COUNT.get(str(x.element_type))
+    if limit is not None and size > limit:
+        raise ShapeError(f"top_k over {size} elements of {x.element_type} (ranks are counted in the element type; at most {limit})")
+    shape = [k if j == axis else d for j, d in enumerate(x.shape)]
+    return [x.with_shape(shape), TensorType.of(shape, i64)]
+
+
+def scatter_nd_rule(view: OpView):
+    data, idx, updates = (tensor(view, i) for i in range(3))
+    if not is_integer(idx.element_type):
+        raise ShapeError(f"indices must be integers, got {idx}")
+    if updates.element_type != data.element_type:
+        raise ShapeError(f"updates element type differs from the data's: {updates} and {data}")
+    if idx.rank < 1 or not isinstance(idx.shape[-1], int) or idx.shape[-1] > data.rank:
+        raise ShapeError(f"the last dim of indices {shape_text(idx.shape)} must be static and at most the data rank {data.rank}")
+    want = (*idx.shape[:-1], *data.shape[idx.shape[-1] :])
+    if tuple(updates.shape) != want:
+        raise ShapeError(f"updates must have shape {shape_text(want)}, got {shape_text(updates.shape)}")
+    return [data]

@@ -333,3 +333,70 @@ def unsqueeze(view: OpView) -> str:
     outs = _vars("d", out_rank)
     ins = [v for k, v in enumerate(outs) if k not in added]
     return f"out[{_idx(outs)}] = x[{_idx(ins)}]"
+
+
+def _wrapped(index: str, buffer: str, axis: int) -> str:
+    """A possibly negative index counted from the end of the buffer's axis."""
+    return f"select({index} < 0, {index} + dim({buffer}, {axis}), {index})"
+
+
+def gather_elements(view: OpView) -> str:
+    rank = _rank(view)
+    axis = _axis(view.attrs["axis"], rank)
+    outs = _vars("d", rank)
+    ins = list(outs)
+    ins[axis] = _wrapped(f"indices[{_idx(outs)}]", "x", axis)
+    return f"out[{_idx(outs)}] = x[{_idx(ins)}]"
+
+
+def cumsum(view: OpView) -> str:
+    rank = _rank(view)
+    axis = _axis(view.attrs["axis"], rank)
+    outs = _vars("d", rank)
+    ins = list(outs)
+    ins[axis] = "j"
+    # j runs over the whole axis; the ones before (after, reversed) the output position count.
+    order = {(False, False): "<=", (True, False): "<", (False, True): ">=", (True, True): ">"}
+    taken = f"j {order[(view.attrs['exclusive'], view.attrs['reverse'])]} {outs[axis]}"
+    return f"out[{_idx(outs)}] += select({taken}, x[{_idx(ins)}], 0)"
+
+
+def top_k(view: OpView) -> str:
+    """rank[i] counts the elements ordered before element i (larger, or equal at a lower index;
+    NaN is the largest value); the q-th output is the element whose rank is q."""
+    rank = _rank(view)
+    axis = _axis(view.attrs["axis"], rank)
+    outer = _vars("d", rank)
+
+    def at(var: str, buffer: str = "x") -> str:
+        ix = list(outer)
+        ix[axis] = var
+        return f"{buffer}[{_idx(ix)}]"
+
+    xj, xi = at("j"), at("i")
+    nan_j, nan_i = f"({xj} != {xj})", f"({xi} != {xi})"
+    if view.attrs["largest"]:
+        beats = f"or({xj} > {xi}, and({nan_j}, not({nan_i})))"
+    else:
+        beats = f"or({xj} < {xi}, and({nan_i}, not({nan_j})))"
+    same = f"or({xj} == {xi}, and({nan_j}, {nan_i}))"
+    before = f"or({beats}, and({same}, j < i))"
+    picked = f"{at('j', 'order')} == q"
+    return (
+        f"{at('i', 'order')} += select({before}, 1, 0); "
+        f"{at('q', 'values')} += select({picked}, {xj}, 0); "
+        f"{at('q', 'indices')} += select({picked}, j, 0)"
+    )
+
+
+def scatter_nd(view: OpView) -> str:
+    data, idx = view.operand_types[0], view.operand_types[1]
+    depth = idx.shape[-1]
+    batch = _vars("u", idx.rank - 1)
+    tail = _vars("t", data.rank - depth)
+    where = [_wrapped(f"indices[{_idx(batch + [str(k)])}]", "data", k) for k in range(depth)]
+    target = f"out[{_idx(where + tail)}]"
+    update = f"updates[{_idx(batch + tail)}]"
+    combine = {"none": update, "add": f"{target} + {update}", "mul": f"{target} * {update}", "max": f"max({target}, {update})", "min": f"min({target}, {update})"}
+    copy = f"out[{_idx(_vars('d', data.rank))}] = data[{_idx(_vars('d', data.rank))}]"
+    return f"{copy}; {target} = {combine[view.attrs['reduction']]}"

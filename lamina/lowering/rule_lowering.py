@@ -502,13 +502,19 @@ def lower_statement(b: LoopBuilder, stmt: Statement, scope: RuleScope, label: st
     elem = out_buf.type.element_type
 
     names = spatial + reduced
+    # A write at data-dependent indices (a scatter) may hit one element from several
+    # iterations: its loops run in order, never across threads or vector lanes.
+    nested: list[Access] = []
+    for i in target.indices:
+        _accesses(i, nested)
+    spatial_kind = "serial" if nested else "parallel"
     # Bounds are defined before the nest so every loop of it sees them (no re-materialization
     # per iteration of an outer loop).
     zero = b.index(0)
     uppers = [b.size(extents[v]) for v in names]
     with ExitStack() as nest:
         loop_vars = [
-            nest.enter_context(b.loop(zero, upper, "parallel" if v in spatial else "reduction", v.lstrip("_")))
+            nest.enter_context(b.loop(zero, upper, spatial_kind if v in spatial else "reduction", v.lstrip("_")))
             for v, upper in zip(names, uppers)
         ]
         kinds = "S" * len(spatial) + "R" * len(reduced)

@@ -286,6 +286,48 @@ def gather(draw, x, ctx):
     return [x, idx], {"axis": axis}
 
 
+def gather_elements(draw, x, ctx):
+    t = _t(x)
+    axes = [k for k, d in enumerate(t.shape) if isinstance(d, int) and d > 0]
+    if not axes:
+        return None
+    axis = draw(st.sampled_from(axes))
+    size = t.shape[axis]
+    shape = [draw(st.integers(1, 3)) if k == axis else d for k, d in enumerate(t.shape)]
+    if not all(isinstance(d, int) for d in shape):
+        return None
+    return [x, _const_like(draw, ctx, shape, np.int64, -size, size - 1)], {"axis": axis}
+
+
+def cumsum(draw, x, ctx):
+    if _t(x).rank == 0:
+        return None
+    return [x], {"axis": _axis(draw, _t(x).rank), "exclusive": draw(st.booleans()), "reverse": draw(st.booleans())}
+
+
+def top_k(draw, x, ctx):
+    t = _t(x)
+    axes = [k for k, d in enumerate(t.shape) if isinstance(d, int) and d > 0]
+    if not axes:
+        return None
+    axis = draw(st.sampled_from(axes))
+    return [x], {"axis": axis, "k": draw(st.integers(1, t.shape[axis])), "largest": draw(st.booleans())}
+
+
+def scatter_nd(draw, x, ctx):
+    t = _t(x)
+    if t.rank == 0 or not t.is_static:
+        return None
+    depth = draw(st.integers(1, t.rank))
+    batch = draw(st.lists(st.integers(1, 3), max_size=2))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    columns = [rng.integers(-d, d, size=batch + [1]) for d in t.shape[:depth]]
+    indices = ctx.add_const(np.concatenate(columns, axis=-1).astype(np.int64))
+    updates = _const_like(draw, ctx, batch + list(t.shape[depth:]), t.dtype)
+    return [x, indices, updates], {"reduction": draw(st.sampled_from(["none", "add", "mul", "max", "min"]))}
+
+
 def squeeze(draw, x, ctx):
     ones = [k for k, d in enumerate(_t(x).shape) if d == 1]
     if not ones:
@@ -341,6 +383,10 @@ SAMPLERS: dict[str, Sampler] = {
     "slice": slice_,
     "pad": pad,
     "gather": gather,
+    "gather_elements": gather_elements,
+    "scatter_nd": scatter_nd,
+    "cumsum": cumsum,
+    "top_k": top_k,
     "squeeze": squeeze,
     "unsqueeze": unsqueeze,
 }

@@ -59,3 +59,21 @@ def arg_reduce(ctx, ins, attrs):
     name = "argmax" if ctx.node.op_type == "ArgMax" else "argmin"
     a = {"axis": attrs.get("axis", 0), "keepdims": bool(attrs.get("keepdims", 1)), "select_last_index": bool(attrs.get("select_last_index", 0))}
     return out(ctx.emit(name, [ins[0]], a))
+
+
+@converts("CumSum")
+def cumsum(ctx, ins, attrs):
+    (axis,) = ctx.static_ints(ins[1], "CumSum axis")
+    a = {"axis": axis, "exclusive": bool(attrs.get("exclusive", 0)), "reverse": bool(attrs.get("reverse", 0))}
+    return out(ctx.emit("cumsum", [ins[0]], a))
+
+
+@converts("TopK")
+def top_k(ctx, ins, attrs):
+    if ctx.opset >= 10:
+        (k,) = ctx.static_ints(ins[1], "TopK k")
+    else:
+        k = attrs["k"]
+    # sorted=0 leaves the order to the implementation; lamina always sorts.
+    a = {"axis": attrs.get("axis", -1), "k": k, "largest": bool(attrs.get("largest", 1))}
+    return [Val(ssa=v) for v in ctx.emit_many("top_k", [ins[0]], a)]
