@@ -210,7 +210,8 @@ DIALECT = Loop
 def _region_args(op, region, count: int, what: str) -> None:
     args = region.block.args
     if len(args) != count or any(not isinstance(a.type, IndexType) for a in args):
-        raise VerifyException(f"'{op.name}': the {what} region must take {count} index argument(s), got {len(args)}")
+        got = ", ".join(str(a.type) for a in args) or "none"
+        raise VerifyException(f"'{op.name}': the {what} region must take {count} index argument(s), got ({got})")
 
 
 def _for_regions(op) -> None:
