@@ -6,12 +6,20 @@
 Inputs with a `dim_param` become symbolic dims; initializers stay numpy-backed; shape
 subgraphs fold at import time (symbolically where a dim is symbolic). A model using anything
 lamina cannot import fails once, listing every unsupported op with its node names and opset.
+
+`bind_inputs={"axes": np.array([1])}` specialises the model on input values known ahead of
+time: each bound input becomes a constant and leaves the signature. lamina needs this for
+inputs that decide shapes (a Reshape target, reduction axes, Slice starts, TopK's k, Resize
+sizes ... fed as graph inputs instead of initializers); the refusal without it is an
+`InputsMustBeConstant` error naming them.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import onnx
@@ -83,6 +91,29 @@ def _attribute(a: onnx.AttributeProto):
     return value
 
 
+@dataclass
+class InputsMustBeConstant(LaminaError):
+    """The model is importable once `inputs` are bound to values (`bind_inputs`)."""
+
+    inputs: tuple[str, ...] = ()
+
+
+def _bound_value(info: onnx.ValueInfoProto, value) -> np.ndarray:
+    """A bound input's value in the input's declared element type, checked against its shape."""
+    dtype = numpy_dtype_of(info.type.tensor_type.elem_type)
+    array = np.asarray(value)
+    converted = array.astype(dtype)
+    if not np.array_equal(converted, array):
+        raise LaminaError(f"bind_inputs: the value for '{info.name}' does not fit its element type {dtype}")
+    declared = [d.dim_value if d.HasField("dim_value") else None for d in info.type.tensor_type.shape.dim]
+    if info.type.tensor_type.HasField("shape") and (
+        len(declared) != converted.ndim or any(d is not None and d != s for d, s in zip(declared, converted.shape))
+    ):
+        shown = ["?" if d is None else d for d in declared]
+        raise LaminaError(f"bind_inputs: the value for '{info.name}' has shape {list(converted.shape)}, the input is declared {shown}")
+    return converted
+
+
 def default_opset(model: onnx.ModelProto) -> int:
     for o in model.opset_import:
         if o.domain in ("", "ai.onnx"):
@@ -90,8 +121,9 @@ def default_opset(model: onnx.ModelProto) -> int:
     return 1
 
 
-def from_onnx(model_or_path, name: str = "main") -> ModuleOp:
+def from_onnx(model_or_path, name: str = "main", bind_inputs: Mapping[str, object] | None = None) -> ModuleOp:
     model = load_model_proto(model_or_path)
+    bind_inputs = dict(bind_inputs or {})
     opset = default_opset(model)
     graph = model.graph
     supported = supported_ops()
@@ -105,7 +137,15 @@ def from_onnx(model_or_path, name: str = "main") -> ModuleOp:
         raise LaminaError(f"the model uses {len(missing)} op type(s) lamina does not support:\n" + "\n".join(lines))
 
     initializer_names = {t.name for t in graph.initializer}
-    inputs = [i for i in graph.input if i.name not in initializer_names]
+    declared = [i for i in graph.input if i.name not in initializer_names]
+    unknown = sorted(set(bind_inputs) - {i.name for i in declared})
+    if unknown:
+        raise LaminaError(f"bind_inputs names {', '.join(repr(n) for n in unknown)}, not an input of the model (inputs: {', '.join(i.name for i in declared)})")
+    try:
+        bound = {i.name: _bound_value(i, bind_inputs[i.name]) for i in declared if i.name in bind_inputs}
+    except Unsupported as e:
+        raise LaminaError(f"bind_inputs: {e}") from None
+    inputs = [i for i in declared if i.name not in bound]
     symbols: dict[str, str] = {}
     anonymous = [0]
     try:
@@ -113,7 +153,7 @@ def from_onnx(model_or_path, name: str = "main") -> ModuleOp:
     except Unsupported as e:
         raise LaminaError(f"cannot import the model's inputs: {e}") from None
     block = Block(arg_types=arg_types)
-    ctx = ImportContext(block, opset)
+    ctx = ImportContext(block, opset, [i.name for i in inputs])
     used_names: set[str] = set()
     for info, arg in zip(inputs, block.args):
         hint = _sanitize(info.name, used_names)
@@ -126,8 +166,11 @@ def from_onnx(model_or_path, name: str = "main") -> ModuleOp:
         except Unsupported as e:
             raise LaminaError(f"initializer '{t.name}' has an unsupported {e}") from None
         ctx.values[t.name] = Val(const=numpy_helper.to_array(t))
+    for input_name, value in bound.items():
+        ctx.values[input_name] = Val(const=value)
 
     problems: list[str] = []
+    wanted_constant: set[str] = set()
     for node in graph.node:
         ctx.node = node
         attrs = {a.name: _attribute(a) for a in node.attribute}
@@ -136,6 +179,7 @@ def from_onnx(model_or_path, name: str = "main") -> ModuleOp:
             results = CONVERTERS[node.op_type](ctx, ins, attrs)
         except Unsupported as e:
             problems.append(f"  node '{node.name or node.output[0]}' ({node.op_type}, opset {opset}): {e}")
+            wanted_constant.update(e.constant_inputs)
             for o in node.output:
                 ctx.values[o] = Val(const=np.zeros(0, np.float32))
             continue
@@ -147,7 +191,10 @@ def from_onnx(model_or_path, name: str = "main") -> ModuleOp:
                     if hint:
                         v.ssa.name_hint = hint
     if problems:
-        raise LaminaError("the model uses features lamina does not support:\n" + "\n".join(problems))
+        message = "the model uses features lamina does not support:\n" + "\n".join(problems)
+        if wanted_constant:
+            raise InputsMustBeConstant(message, inputs=tuple(sorted(wanted_constant)))
+        raise LaminaError(message)
 
     outputs = []
     for o in graph.output:
@@ -170,4 +217,4 @@ def from_onnx(model_or_path, name: str = "main") -> ModuleOp:
     return module
 
 
-__all__ = ["from_onnx", "load_model_proto", "op_histogram", "supported_ops"]
+__all__ = ["InputsMustBeConstant", "from_onnx", "load_model_proto", "op_histogram", "supported_ops"]

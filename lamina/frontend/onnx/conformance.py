@@ -58,50 +58,106 @@ def primary_op(case) -> str:
 class Outcome:
     status: str
     detail: str = ""
+    # Inputs the case ran with bound to its data at import time (shape-deciding operands the
+    # test feeds as graph inputs): `from_onnx(model, bind_inputs=...)`.
+    bound: tuple[str, ...] = ()
 
 
-def run_case(case, compiled: bool = False) -> Outcome:
-    from onnx.backend.test.runner import Runner
-
+def _import(model, bind: dict | None):
+    """(module, None) or (None, the outcome of a refusal)."""
     from lamina.frontend.onnx import from_onnx
-    from lamina.interpreter.graph import run_function
 
     try:
-        module = from_onnx(case.model)
+        return from_onnx(model, bind_inputs=bind), None
     except LaminaError as e:
         lines = [line.strip() for line in e.message.splitlines()]
         if lines[0].startswith("the model uses") and "op type" in lines[0]:
-            return Outcome(UNSUPPORTED, "no converter: " + "; ".join(lines[1:]))
-        return Outcome(UNSUPPORTED, lines[-1])
-    ranks = [a.type.rank for a in next(iter(module.ops)).body.block.args]
-    model = None
-    if compiled:
-        import lamina
+            return None, Outcome(UNSUPPORTED, "no converter: " + "; ".join(lines[1:]))
+        return None, Outcome(UNSUPPORTED, lines[-1])
 
-        try:
-            model = lamina.compile(module, threads=1)
-        except LaminaError as e:
-            return Outcome(FAIL, f"compile: {e.message.splitlines()[0]}")
+
+def _case_arrays(case, inputs) -> list[np.ndarray] | Outcome:
     declared = [spec.type.tensor_type.elem_type for spec in case.model.graph.input]
-    for inputs, expected in case.data_sets:
+    ranks = [len(spec.type.tensor_type.shape.dim) for spec in case.model.graph.input]
+    try:
         arrays = [np.asarray(a) for a in inputs]
-        for k, a in enumerate(arrays):
-            if a.dtype == object and k < len(declared):
-                # The loader hands some inputs over as object arrays; give them the model's dtype.
-                try:
-                    arrays[k] = a.astype(numpy_dtype_of(declared[k]))
-                except (Unsupported, TypeError, ValueError):
-                    return Outcome(UNSUPPORTED, "inputs in an element type numpy cannot hold (e.g. float8, int4, strings)")
-            if k < len(ranks) and ranks[k] == 0 and arrays[k].shape == (1,):
-                # Some cases store a declared scalar as a one-element vector.
-                arrays[k] = arrays[k].reshape(())
+    except ValueError:
+        return Outcome(UNSUPPORTED, "inputs that are not tensors (sequences, maps, optionals)")
+    for k, a in enumerate(arrays):
+        if a.dtype == object and k < len(declared):
+            # The loader hands some inputs over as object arrays; give them the model's dtype.
+            try:
+                arrays[k] = a.astype(numpy_dtype_of(declared[k]))
+            except (Unsupported, TypeError, ValueError):
+                return Outcome(UNSUPPORTED, "inputs in an element type numpy cannot hold (e.g. float8, int4, strings)")
+        if k < len(ranks) and ranks[k] == 0 and arrays[k].shape == (1,):
+            # Some cases store a declared scalar as a one-element vector.
+            arrays[k] = arrays[k].reshape(())
+    return arrays
+
+
+def _needs_binding(case, arrays: list[np.ndarray]) -> tuple[str, ...]:
+    """The inputs the importer asks to have bound, found by binding what each refusal names
+    (one refusal can hide the next) as long as they are inputs the case feeds."""
+    from lamina.frontend.onnx import InputsMustBeConstant, from_onnx
+
+    values = {spec.name: a for spec, a in zip(case.model.graph.input, arrays)}
+    bound: set[str] = set()
+    while True:
+        try:
+            from_onnx(case.model, bind_inputs={n: values[n] for n in bound})
+        except InputsMustBeConstant as e:
+            new = set(e.inputs) - bound
+            if not new or not new <= set(values):
+                return tuple(sorted(bound))
+            bound |= new
+            continue
+        except LaminaError:
+            pass
+        return tuple(sorted(bound))
+
+
+def run_case(case, compiled: bool = False) -> Outcome:
+    """Import, run and compare every data set of a case. Inputs the importer needs as
+    constants are bound to each data set's values (so the model is specialised on them) and
+    the outcome says which."""
+    from onnx.backend.test.runner import Runner
+
+    from lamina.interpreter.graph import run_function
+
+    module, refused = _import(case.model, None)
+    bound: tuple[str, ...] = ()
+    if refused is not None and case.data_sets:
+        first = _case_arrays(case, case.data_sets[0][0])
+        bound = _needs_binding(case, first) if not isinstance(first, Outcome) else ()
+    if refused is not None and not bound:
+        return refused
+    names = [spec.name for spec in case.model.graph.input]
+    model = None
+    for inputs, expected in case.data_sets:
+        arrays = _case_arrays(case, inputs)
+        if isinstance(arrays, Outcome):
+            return arrays
+        if bound:
+            module, refused = _import(case.model, {n: a for n, a in zip(names, arrays) if n in bound})
+            if refused is not None:
+                return Outcome(refused.status, refused.detail, bound)
+            arrays = [a for n, a in zip(names, arrays) if n not in bound]
+            model = None
+        if compiled and model is None:
+            import lamina
+
+            try:
+                model = lamina.compile(module, threads=1)
+            except LaminaError as e:
+                return Outcome(FAIL, f"compile: {e.message.splitlines()[0]}", bound)
         try:
             with np.errstate(all="ignore"):
                 got = model(*arrays) if model is not None else run_function(module, *arrays)
         except LaminaError as e:
-            return Outcome(FAIL, f"run: {e.message.splitlines()[0]}")
+            return Outcome(FAIL, f"run: {e.message.splitlines()[0]}", bound)
         try:
             Runner.assert_similar_outputs([np.asarray(x) for x in expected], got, case.rtol, case.atol)
         except AssertionError as e:
-            return Outcome(FAIL, str(e).strip().splitlines()[0][:200] if str(e).strip() else "outputs differ")
-    return Outcome(PASS)
+            return Outcome(FAIL, str(e).strip().splitlines()[0][:200] if str(e).strip() else "outputs differ", bound)
+    return Outcome(PASS, bound=bound)

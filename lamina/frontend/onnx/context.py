@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import onnx
-from xdsl.ir import Block, SSAValue
+from xdsl.ir import Block, BlockArgument, SSAValue
 
 from lamina.dialects.graph import Graph
 from lamina.interpreter.graph import run_op
@@ -32,7 +32,14 @@ ONNX_DTYPES = {
 
 
 class Unsupported(Exception):
-    """An op, attribute or dtype lamina cannot import; collected and reported together."""
+    """An op, attribute or dtype lamina cannot import; collected and reported together.
+    `constant_inputs` names the graph inputs whose values would make it importable (a shape,
+    axes or sizes operand fed as an input): binding them (`from_onnx(..., bind_inputs=...)`)
+    specialises the model on them."""
+
+    def __init__(self, message: str, constant_inputs: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.constant_inputs = constant_inputs
 
 
 def numpy_dtype_of(onnx_type: int) -> np.dtype:
@@ -53,9 +60,10 @@ class Val:
 
 
 class ImportContext:
-    def __init__(self, block: Block, opset: int):
+    def __init__(self, block: Block, opset: int, input_names: Sequence[str] = ()):
         self.block = block
         self.opset = opset
+        self.input_names = list(input_names)  # the graph input of each block argument
         self.values: dict[str, Val] = {}
         self.const_cache: dict[int, tuple[np.ndarray, SSAValue]] = {}
         self.node: onnx.NodeProto | None = None
@@ -165,12 +173,40 @@ class ImportContext:
             memo[r] = o
         return memo[value]
 
+    def inputs_feeding(self, v: Val) -> tuple[str, ...]:
+        """The graph inputs a value is computed from."""
+        seen, names, todo = set(), [], [v.ssa] if v.ssa is not None else []
+        while todo:
+            value = todo.pop()
+            if value in seen:
+                continue
+            seen.add(value)
+            if isinstance(value, BlockArgument) and value.block is self.block:
+                names.append(self.input_names[value.index])
+            elif value.owner is not None and not isinstance(value, BlockArgument):
+                todo.extend(value.owner.operands)
+        return tuple(sorted(set(names)))
+
+    def must_be_constant(self, v: Val, what: str) -> Unsupported:
+        inputs = self.inputs_feeding(v)
+        if inputs:
+            listed = ", ".join(f"'{n}'" for n in inputs)
+            return Unsupported(f"{what} computed at run time from input {listed} (it must be a constant: bind it with bind_inputs to specialise the model)", inputs)
+        return Unsupported(f"{what} computed at run time (it must be a constant)")
+
+    def constant_array(self, v: Val, what: str) -> np.ndarray:
+        """The import-time value of v, or a refusal naming the inputs it comes from."""
+        c = self.constant_value(v)
+        if c is None:
+            raise self.must_be_constant(v, what)
+        return np.asarray(c)
+
     def static_ints(self, v: Val | None, what: str) -> list[int] | None:
         if v is None:
             return None
         c = self.constant_value(v)
         if c is None:
-            raise Unsupported(f"{what} computed at run time (it must be a constant)")
+            raise self.must_be_constant(v, what)
         return [int(x) for x in np.asarray(c).reshape(-1)]
 
     def shape_dims(self, v: Val, what: str) -> list[Dim]:
@@ -179,6 +215,8 @@ class ImportContext:
             return list(v.dims)
         c = self.constant_value(v)
         if c is None:
+            if self.inputs_feeding(v):
+                raise self.must_be_constant(v, what)
             raise Unsupported(f"{what} computed at run time from data (only shapes of inputs can be symbolic)")
         return [int(x) for x in np.asarray(c).reshape(-1)]
 

@@ -207,7 +207,7 @@ def pad(ctx, ins, attrs):
     rank = ctx.rank(x)
     if ctx.opset >= 11:
         pads = ctx.static_ints(ins[1], "Pad pads")
-        value = ctx.constant_value(ins[2]) if len(ins) > 2 and ins[2] is not None else None
+        value = ctx.constant_array(ins[2], "Pad constant_value") if len(ins) > 2 and ins[2] is not None else None
         value = float(np.asarray(value).reshape(-1)[0]) if value is not None and np.asarray(value).size else 0.0
         axes = ctx.static_ints(ins[3], "Pad axes") if len(ins) > 3 and ins[3] is not None else None
     else:
@@ -248,9 +248,7 @@ def constant_of_shape(ctx, ins, attrs):
 
 @converts("Range")
 def range_(ctx, ins, attrs):
-    start, limit, delta = (ctx.constant_value(v) for v in ins)
-    if start is None or limit is None or delta is None:
-        raise Unsupported("Range with run-time bounds")
+    start, limit, delta = (ctx.constant_array(v, f"Range {what}") for v, what in zip(ins, ("start", "limit", "delta")))
     return [Val(const=np.arange(start, limit, delta, dtype=np.asarray(start).dtype))]
 
 
@@ -302,9 +300,7 @@ def trilu(ctx, ins, attrs):
     x = ins[0]
     k = 0
     if len(ins) > 1 and ins[1] is not None:
-        k_value = ctx.constant_value(ins[1])
-        if k_value is None:
-            raise Unsupported("Trilu with a run-time k")
+        k_value = ctx.constant_array(ins[1], "Trilu k")
         k = int(np.asarray(k_value).reshape(()))
     shape = ctx.shape(x)
     rows, cols = shape[-2], shape[-1]

@@ -28,6 +28,7 @@ def supported_ops() -> set[str]:
         ops_elementwise,
         ops_nn,
         ops_reduce,
+        ops_resize,
         ops_scatter_gather,
         ops_tensor,
     )
