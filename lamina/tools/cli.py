@@ -51,9 +51,22 @@ def cmd_compile(args) -> int:
     if args.target == "llvm" and not out.endswith(".so"):
         raise LaminaError(f"the llvm target exports a shared library: give -o NAME.so (got '{out}')")
     path = model.export(out)
-    Progress(args.quiet)(f"wrote {path}")
+    progress = Progress(args.quiet)
+    progress(f"wrote {path}")
+    progress(f"peak workspace: {model.signature.peak_workspace} bytes (intermediates share it by liveness)")
     print(path)
     return 0
+
+
+def symbol_values(model, inputs: dict[str, np.ndarray]) -> dict[str, int]:
+    """The value each symbolic dim takes for these inputs (from the axes it names)."""
+    values: dict[str, int] = {}
+    for spec in model.signature.inputs:
+        for axis, d in enumerate(spec.shape):
+            name = None if isinstance(d, int) else d.as_symbol()
+            if name is not None and spec.name in inputs:
+                values.setdefault(name, int(np.shape(inputs[spec.name])[axis]))
+    return values
 
 
 def random_inputs(model, seed: int = 0, symbols: dict[str, int] | None = None) -> dict[str, np.ndarray]:
@@ -106,6 +119,8 @@ def cmd_run(args) -> int:
     for name, arr in zip(model.output_names, outputs):
         checksum = float(np.asarray(arr, dtype=np.float64).sum())
         print(f"{name}: shape={list(arr.shape)} dtype={arr.dtype} sum={checksum:.6g}")
+    peak = model.peak_workspace_bytes(**symbol_values(model, inputs))
+    print(f"peak workspace: {peak} bytes ({model.signature.peak_workspace} planned by liveness)")
     if args.compare == "onnxruntime":
         import onnxruntime as ort
 
