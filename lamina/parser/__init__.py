@@ -109,6 +109,20 @@ def _end_of_input(expected, loc: SourceLocation, text: str, filename: str, first
     return LaminaError("unterminated region: expected '}' before the end of input", loc, [Note("the region opened here", opened_at)])
 
 
+def _unterminated_shaped_type(text: str, pos: int) -> str | None:
+    """'tensor' / 'memref' / 'vector' when the '<' at `pos` opens a shaped type that the lexer
+    could not read because its '>' is missing on that line."""
+    if pos is None or not 0 <= pos < len(text) or text[pos] != "<":
+        return None
+    line_end = text.find("\n", pos)
+    rest = text[pos : line_end if line_end >= 0 else len(text)]
+    for kind in ("tensor", "memref", "vector"):
+        before = text[max(0, pos - len(kind) - 1) : pos]
+        if before.endswith(kind) and not before[: -len(kind)].replace("_", "a").isalnum() and ">" not in rest:
+            return kind
+    return None
+
+
 def _syntax_error(e: UnexpectedInput, text: str, filename: str, first_line: int) -> LaminaError:
     line = getattr(e, "line", 1) or 1
     column = getattr(e, "column", 1) or 1
@@ -120,6 +134,10 @@ def _syntax_error(e: UnexpectedInput, text: str, filename: str, first_line: int)
         shown = "end of line" if tok.type == "_NL" else f"'{tok}'"
         return LaminaError(f"unexpected {shown}; expected {_expected(e.expected)}", loc)
     if isinstance(e, UnexpectedCharacters):
+        shaped = _unterminated_shaped_type(text, e.pos_in_stream)
+        if shaped is not None:
+            start = SourceLocation(filename, loc.line, column - len(shaped))
+            return LaminaError(f"unterminated type '{shaped}<': expected '>' before the end of the line", start)
         return LaminaError(f"unexpected character {e.char!r}; expected {_expected(e.allowed or [])}", loc)
     if isinstance(e, UnexpectedEOF):
         return _end_of_input(e.expected, loc, text, filename, first_line)
