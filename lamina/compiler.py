@@ -41,7 +41,10 @@ def pipeline(opt_level: int, threads: int, target: str = "llvm") -> list[str]:
     return stages
 
 
-def to_graph_module(model: Any) -> ModuleOp:
+def to_graph_module(model: Any, bind_inputs: dict | None = None) -> ModuleOp:
+    is_onnx = type(model).__name__ == "ModelProto" or (isinstance(model, (str, os.PathLike)) and os.fspath(model).endswith(".onnx"))
+    if bind_inputs and not is_onnx:
+        raise LaminaError("bind_inputs specialises ONNX models; give an ONNX model or path")
     if isinstance(model, ModuleOp):
         return model.clone()
     if isinstance(model, (str, os.PathLike)):
@@ -49,7 +52,7 @@ def to_graph_module(model: Any) -> ModuleOp:
         if path.endswith(".onnx"):
             from lamina.frontend.onnx import from_onnx
 
-            return from_onnx(path)
+            return from_onnx(path, bind_inputs=bind_inputs)
         if os.path.exists(path) and (path.endswith(".mlir") or "\n" not in path):
             with open(path, encoding="utf-8") as f:
                 text, name = f.read(), path
@@ -61,7 +64,7 @@ def to_graph_module(model: Any) -> ModuleOp:
     if type(model).__name__ == "ModelProto":
         from lamina.frontend.onnx import from_onnx
 
-        return from_onnx(model)
+        return from_onnx(model, bind_inputs=bind_inputs)
     raise LaminaError(f"cannot compile a {type(model).__name__}: give a graph module, text IR, an ONNX model or a path")
 
 
@@ -153,11 +156,14 @@ def compile(  # noqa: A001 - the public name users expect
     opt_level: int = 3,
     print_ir_after: set[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    bind_inputs: dict | None = None,
 ):
-    """Compile a model for `target` ("llvm": native code for this CPU, in process)."""
+    """Compile a model for `target` ("llvm": native code for this CPU, in process).
+    `bind_inputs` (ONNX models): input name -> value, specialising the model on it; the bound
+    inputs become constants and leave the compiled signature."""
     if target not in TARGETS:
         raise LaminaError(f"unknown target '{target}' (targets: {', '.join(TARGETS)})")
-    module = to_graph_module(model)
+    module = to_graph_module(model, bind_inputs)
     verify_op_tree(module)
     refuse_unsupported_types(module)
     fn = graph_function(module)
