@@ -181,3 +181,44 @@ def test_top_k_with_k_from_data_names_the_input():
     model = single_node_model("TopK", {"x": rand(3, 4), "k": np.array([2], np.int64)}, outputs=("v", "i"), output_types=(np.float32, np.int64))
     with pytest.raises(LaminaError, match=r"TopK k computed at run time"):
         from_onnx(model)
+
+
+# ---------------------------------------------------------------- Resize
+
+
+@pytest.mark.parametrize(
+    "attrs,sizes",
+    [
+        ({"mode": "nearest"}, [1, 2, 7, 9]),
+        ({"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}, [1, 2, 10, 3]),
+        ({"mode": "linear"}, [1, 2, 7, 9]),
+        ({"mode": "linear", "coordinate_transformation_mode": "align_corners"}, [1, 2, 3, 11]),
+        ({"mode": "linear", "coordinate_transformation_mode": "pytorch_half_pixel"}, [1, 2, 1, 8]),
+        ({"mode": "cubic"}, [1, 2, 9, 4]),
+        ({"mode": "cubic", "exclude_outside": 1, "cubic_coeff_a": -0.5}, [1, 2, 8, 8]),
+        ({"mode": "linear", "antialias": 1}, [1, 2, 2, 3]),
+    ],
+)
+def test_resize_with_sizes(attrs, sizes):
+    x = rand(1, 2, 5, 6)
+    model = single_node_model("Resize", {"x": x}, {"roi": None, "scales": None, "sizes": np.array(sizes, np.int64)}, **attrs)
+    assert_matches_onnxruntime(model, {"x": x}, rtol=1e-4, atol=1e-5)
+
+
+def test_resize_with_scales_on_chosen_axes():
+    x = rand(2, 3, 4, 4)
+    model = single_node_model("Resize", {"x": x}, {"roi": None, "scales": np.array([2.0, 0.5], np.float32)}, mode="linear", axes=[3, 2])
+    assert_matches_onnxruntime(model, {"x": x}, rtol=1e-4, atol=1e-5)
+
+
+def test_resize_nearest_of_integers_is_a_gather():
+    x = np.arange(24, dtype=np.int32).reshape(1, 1, 4, 6)
+    model = single_node_model("Resize", {"x": x}, {"roi": None, "scales": np.array([1, 1, 2, 0.5], np.float32)}, output_types=(np.int32,), mode="nearest")
+    assert_matches_onnxruntime(model, {"x": x}, rtol=0, atol=0)
+    assert [op.name for op in from_onnx(model).walk() if op.name.startswith("graph.")].count("graph.gather") == 2
+
+
+def test_resize_refuses_linear_of_integers_with_the_node_named():
+    model = single_node_model("Resize", {"x": np.zeros((1, 1, 2, 2), np.int64)}, {"roi": None, "scales": np.array([1, 1, 2, 2], np.float32)}, output_types=(np.int64,), mode="linear")
+    with pytest.raises(LaminaError, match=r"node 'y' \(Resize.*Resize linear of int64 data"):
+        from_onnx(model)
