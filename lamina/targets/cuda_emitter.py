@@ -24,9 +24,11 @@ class CudaEmitter(CEmitter):
     def __init__(self, module: ModuleOp, symbols: tuple[str, ...]):
         super().__init__(module, symbols, openmp=False)
         self.in_kernel = False
+        self.device_scratch: list[str] = []  # buffers the host function allocated on the GPU
 
     def begin_function(self, f: func.FuncOp) -> None:
         self.in_kernel = KERNEL_ATTR in f.attributes
+        self.device_scratch = []
 
     def head(self) -> list[str]:
         return [
@@ -61,9 +63,27 @@ class CudaEmitter(CEmitter):
         elif name in ("device.vload", "device.vstore", "device.broadcast", "device.vreduce", "device.parallel_for"):
             raise error_at(op, f"the cuda target does not emit '{name}': GPU code is scalar per thread")
         elif name == "device.alloca" and not self.in_kernel:
-            raise error_at(op, "a local buffer outside a kernel cannot live on the GPU")
+            self.emit_device_scratch(op, depth)
+        elif name == "func.return" and not self.in_kernel and self.device_scratch:
+            for buffer in self.device_scratch:
+                self.line(depth, f"cudaFree({buffer});")
+            self.line(depth, "return;")
         else:
             super().emit_op(op, depth)
+
+    def emit_device_scratch(self, op: Operation, depth: int) -> None:
+        """A local buffer of the host function is read and written by kernels, so it lives in GPU
+        global memory: allocated where the host function declares it, freed when it returns
+        (cudaFree waits for the kernels using it)."""
+        if depth != 1:
+            raise error_at(op, "a local buffer inside a host loop cannot live on the GPU: cache it under a bound loop")
+        t: BufferType = op.results[0].type
+        count = int(np.prod(t.shape)) if t.shape else 1
+        ptr = self.fresh("local")
+        self.names[op.results[0]] = ptr
+        self.line(depth, f"{self.ctype(t)}{ptr} = NULL;")
+        self.line(depth, f"cudaMalloc((void **)&{ptr}, {count} * sizeof({c_scalar_type(t.element_type)}));")
+        self.device_scratch.append(ptr)
 
     def emit_const_buffer(self, op: Operation, depth: int) -> None:
         array = np.ascontiguousarray(op.attr("value"))
