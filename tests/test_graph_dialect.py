@@ -159,3 +159,17 @@ def test_interpreter_checks_argument_shapes():
         run_function(module, np.zeros((3, 5), np.float32))
     with pytest.raises(LaminaError):
         run_function(module, np.zeros((3, 4), np.float64))
+
+
+def test_indexing_and_selection_ops_refuse_what_does_not_fit():
+    from lamina.ir.types import i8, i64
+
+    x, idx, small = args(TensorType.of([4, 8], f32), TensorType.of([2, 1], i64), TensorType.of([200], i8))
+    with pytest.raises(LaminaError, match="indices must have the rank of the input"):
+        Graph["gather_elements"].build([x, args(TensorType.of([3], i64))[0]], {})
+    with pytest.raises(LaminaError, match=r"updates must have shape \[2, 8\]"):
+        Graph["scatter_nd"].build([x, idx, args(TensorType.of([2, 4], f32))[0]], {})
+    with pytest.raises(LaminaError, match="k = 9 is out of range"):
+        Graph["top_k"].build([x], {"k": 9})
+    with pytest.raises(LaminaError, match=r"top_k over 200 elements of i8 .*at most 127"):
+        Graph["top_k"].build([small], {"k": 1})
