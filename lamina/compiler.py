@@ -32,6 +32,8 @@ def pipeline(opt_level: int, threads: int, target: str = "llvm") -> list[str]:
     if opt_level > 0 and target != "cuda":
         stages.append("explicit-padding")
     stages.append("lower-graph-to-loop")
+    if opt_level > 0:
+        stages.append("simplify-indices")
     if target == "cuda":
         stages.append("default-schedule{vectorize=false gpu=true}")
     else:

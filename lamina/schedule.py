@@ -16,6 +16,7 @@ before rewriting, which is where every primitive checks its preconditions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from xdsl.dialects import func
@@ -98,6 +99,21 @@ class Schedule:
             self._restore(backup)
             raise
         return op
+
+    @contextmanager
+    def transaction(self):
+        """Primitives inside either all apply or, when one refuses, none: the function and the
+        trace go back to where they were and the LaminaError propagates."""
+        backup = self.func.clone()
+        recorded = len(self.sequence.regions[0].block.ops)
+        try:
+            yield self
+        except LaminaError:
+            for op in list(self.sequence.regions[0].block.ops)[recorded:][::-1]:
+                op.detach()
+                op.erase()
+            self._restore(backup)
+            raise
 
     def _restore(self, backup: func.FuncOp) -> None:
         self.module.body.block.insert_op_before(backup, self.func)

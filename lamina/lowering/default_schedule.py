@@ -1,9 +1,16 @@
-"""`default-schedule`: the schedule a loop function gets when nobody wrote one — every loop nest
-runs its outermost parallel loop across threads when the nest has enough work to pay for the
-fork, and vectorizes its innermost loop when that loop is parallel (independent iterations).
+"""`default-schedule`: the schedule a loop function gets when nobody wrote one.
 
-Written as annotations on `loop.for`, the same ones the schedule primitives set, so a tuned or
-hand-written schedule replaces it without touching code generation.
+- A contraction nest (matmul, batched matmul, conv2d, pooling: spatial loops around reduction
+  loops over one block) gets a register tile applied with the schedule primitives
+  (`lamina.lowering.register_tiling`): split, reorder, decompose-reduction, unroll, vectorize,
+  fuse for threads — the same rewrites a hand-written `schedule.sequence` runs.
+- Any other nest gets annotations: reductions moved inside the last spatial loop, innermost
+  parallel loops vectorized, leading parallel loops fused when the outermost one has too few
+  iterations for the threads (a batch of one).
+- A nest with too little work for a fork runs serially.
+
+Everything is expressed as `loop.for` kinds and annotations, the ones the schedule primitives
+set, so a tuned or hand-written schedule replaces this one without touching code generation.
 """
 
 from __future__ import annotations
@@ -11,10 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects import arith
+from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp, StringAttr
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
+
+from lamina.ir.diagnostics import LaminaError
+from lamina.lowering.register_tiling import apply_tile, fusable_prefix_trips, fuse_for_threads, plan_tile
+from lamina.schedule import Schedule
+from lamina.targets.host import host_target
 
 # Below this many innermost iterations a nest stays on one thread: forking costs microseconds.
 MIN_PARALLEL_WORK = 1 << 14
@@ -90,6 +102,8 @@ def reduction_inward_order(chain: list[Operation]) -> list[int] | None:
 
 
 def schedule_nest(nest: Operation, vectorize: bool, threads: int) -> None:
+    """The annotation-only schedule: reductions moved inside, innermost parallel loops
+    vectorized, and parallel loops made serial when the nest does not pay for a fork."""
     chain = perfect_nest(nest)
     order = reduction_inward_order(chain)
     if order is not None and vectorize:
@@ -100,14 +114,82 @@ def schedule_nest(nest: Operation, vectorize: bool, threads: int) -> None:
         for loop in innermost:
             if loop.attr("kind") == "parallel" and loop.attr("step") == 1 and loop.attr("unroll") is None:
                 loop.properties["vectorize"] = IntegerAttr(1, 1)
-    if threads != 1:
-        work = _work(nest)
-        if work is None or work >= MIN_PARALLEL_WORK:
-            return
-    # One thread, or a nest too small to pay for a fork: its parallel loops run serially.
-    for loop in loops:
+    if not worth_threads(nest, threads):
+        serialize(nest)
+
+
+def worth_threads(nest: Operation, threads: int) -> bool:
+    if threads == 1:
+        return False
+    work = _work(nest)
+    return work is None or work >= MIN_PARALLEL_WORK
+
+
+def serialize(nest: Operation) -> None:
+    """One thread, or a nest too small to pay for a fork: its parallel loops run serially."""
+    for loop in _loops(nest):
         if loop.attr("kind") == "parallel":
             loop.properties["kind"] = StringAttr("serial")
+
+
+def nest_block_label(chain: list[Operation]) -> str | None:
+    inner = [op for op in chain[-1].regions[0].block.ops if op.name != "loop.yield"]
+    return inner[0].attr("label") if len(inner) == 1 and inner[0].name == "loop.block" else None
+
+
+def schedule_function(fn: func.FuncOp, vectorize: bool, threads: int) -> func.FuncOp:
+    """A scheduled copy of `fn`, every top-level nest scheduled."""
+    lanes = host_target().vector_lanes(4)
+    sch = Schedule(fn)
+    for index in range(sum(1 for op in fn.body.block.ops if op.name == "loop.for")):
+        if not (vectorize and tile_nest(sch, index, top_level_nest(sch, index), lanes, threads)):
+            # A refused tile restores the function from a copy: look the nest up again.
+            schedule_nest(top_level_nest(sch, index), vectorize, threads)
+            spread_over_threads(sch, index, threads)
+    return sch.func
+
+
+def tile_nest(sch: Schedule, index: int, nest: Operation, lanes: int, threads: int) -> bool:
+    chain = perfect_nest(nest)
+    trips = [_trip_count(l) for l in chain]
+    if any(t is None for t in trips):
+        return False
+    plan = plan_tile(chain, trips, lanes)
+    if plan is None:
+        return False
+    parallel = worth_threads(nest, threads)
+    try:
+        with sch.transaction():
+            parallel = apply_tile(sch, plan, trips, threads, parallel)
+    except LaminaError:
+        return False  # a primitive refused: the plain schedule below is always legal
+    if not parallel:
+        serialize(top_level_nest(sch, index))
+    return True
+
+
+def top_level_nest(sch: Schedule, index: int) -> Operation:
+    return [op for op in sch.func.body.block.ops if op.name == "loop.for"][index]
+
+
+def spread_over_threads(sch: Schedule, index: int, threads: int) -> None:
+    """A parallel nest whose outermost loop has too few iterations for the threads (a batch of
+    one) gets its leading parallel loops fused into one."""
+    chain = perfect_nest(top_level_nest(sch, index))
+    if chain[0].attr("kind") != "parallel" or len(chain) < 2:
+        return
+    trips = fusable_prefix_trips(chain, [_trip_count(l) for l in chain])
+    if not trips or trips[0] >= 4 * threads:
+        return
+    label = nest_block_label(chain)
+    if label is None or len(trips) < 2:
+        return
+    try:
+        with sch.transaction():
+            loops = sch.get_loops(sch.get_block(label))[: len(trips)]
+            fuse_for_threads(sch, loops, trips, threads)
+    except LaminaError:
+        return
 
 
 def bind_gpu(nest: Operation) -> None:
@@ -125,7 +207,7 @@ def bind_gpu(nest: Operation) -> None:
 
 @dataclass(frozen=True)
 class DefaultSchedule(ModulePass):
-    """Annotate unscheduled nests: parallel outer loops, vectorized inner loops (or GPU binding)."""
+    """Register tiles for contraction nests, parallel outer and vectorized inner loops elsewhere (or GPU binding)."""
 
     name = "default-schedule"
     vectorize: bool = True
@@ -133,10 +215,16 @@ class DefaultSchedule(ModulePass):
     gpu: bool = False  # bind loops to CUDA blocks and threads instead
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        for fn in op.ops:
-            for nest in list(fn.body.block.ops) if fn.regions else []:
-                if nest.name == "loop.for":
-                    if self.gpu:
+        threads = self.threads or host_target().cores
+        for fn in list(op.ops):
+            if not isinstance(fn, func.FuncOp) or not fn.regions:
+                continue
+            if self.gpu:
+                for nest in list(fn.body.block.ops):
+                    if nest.name == "loop.for":
                         bind_gpu(nest)
-                    else:
-                        schedule_nest(nest, self.vectorize, self.threads)
+                continue
+            scheduled = schedule_function(fn, self.vectorize, threads)
+            scheduled.detach()
+            op.body.block.insert_op_before(scheduled, fn)
+            op.body.block.erase_op(fn)

@@ -26,6 +26,7 @@ PASS_MODULES = (
     "lamina.passes.graph.shape_infer",
     "lamina.passes.graph.explicit_padding",
     "lamina.lowering.graph_to_loop",
+    "lamina.passes.loop.simplify_indices",
     "lamina.lowering.default_schedule",
     "lamina.lowering.loop_to_device",
     "lamina.passes.schedule.apply_schedule",

@@ -1,0 +1,119 @@
+"""Panel packing of a constant contraction operand, at compile time.
+
+A register tile streams the vector operand `B[k, j]` along k, NR lanes of j at a time. In B's
+own layout consecutive k are a whole row apart — for power-of-two widths a multiple of 4 KiB, so
+every row lands in the same few L1 sets and the panel thrashes. When B is a constant (a weight),
+it is repacked once, at compile time, into panels `Bp[j / NR, k, j % NR]`: each panel is one
+contiguous stream.
+
+The block's iterator j becomes two iterators (jo, ji) bound to the tile's split loops, so the
+packed access is affine — the vectorizer loads `Bp[jo, k, ji : ji + lanes]` contiguously.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import IndexType, IntegerAttr
+from xdsl.ir import Block, Operation, Region, SSAValue
+
+from lamina.dialects.loop import REDUCE, SPATIAL, Loop
+from lamina.ir.dense import DenseElementsAttr
+
+INDEX = IndexType()
+
+
+def _split_binding(value: SSAValue, nr: int) -> tuple[SSAValue, SSAValue] | None:
+    """(outer, inner) when value = outer * nr + inner, as split writes a binding."""
+    add = value.owner
+    if not isinstance(add, arith.AddiOp):
+        return None
+    for scaled, inner in ((add.lhs, add.rhs), (add.rhs, add.lhs)):
+        mul = scaled.owner
+        if isinstance(mul, arith.MuliOp):
+            for outer, factor in ((mul.lhs, mul.rhs), (mul.rhs, mul.lhs)):
+                c = factor.owner
+                if isinstance(c, arith.ConstantOp) and isinstance(c.value, IntegerAttr) and c.value.value.data == nr:
+                    return outer, inner
+    return None
+
+
+def packable_load(block: Operation, vector: int) -> Operation | None:
+    """The load of a 2-D constant at [reduce iterator, vector iterator] in block's body."""
+    body = block.regions[1].block
+    kinds = block.attr("iter_kinds")
+    v_arg = body.args[vector]
+    for op in body.ops:
+        if op.name != "loop.load" or len(op.operands) != 3:
+            continue
+        buffer, row, col = op.operands
+        if col is not v_arg or not isinstance(buffer.owner, Operation) or buffer.owner.name != "loop.const":
+            continue
+        if row in body.args and kinds[body.args.index(row)] == REDUCE:
+            return op
+    return None
+
+
+def pack_vector_operand(block: Operation, vector: int, nr: int) -> bool:
+    """Repack the constant the block streams along its vector iterator into NR-wide panels;
+    False (and nothing changed) when the block has no such load or j is not split by NR."""
+    load = packable_load(block, vector)
+    if load is None:
+        return False
+    const = load.operands[0].owner
+    array = const.attr("value")
+    k_extent, j_extent = array.shape
+    split = _split_binding(block.operands[vector], nr)
+    if split is None or j_extent % nr or block.attr("domain")[vector] != j_extent:
+        return False
+    packed = np.ascontiguousarray(array.reshape(k_extent, j_extent // nr, nr).transpose(1, 0, 2))
+    panels = Loop["const"].build([], {"value": DenseElementsAttr.from_array(packed)})
+    const.parent_block().insert_op_after(panels, const)
+    body = _split_iterator(block, vector, nr, split).regions[1].block
+    outer, inner = body.args[vector], body.args[vector + 1]
+    row = load.operands[1]
+    packed_load = Loop["load"].build([panels.results[0], outer, row, inner])
+    body.insert_op_before(packed_load, load)
+    load.results[0].replace_all_uses_with(packed_load.results[0])
+    load.detach()
+    load.erase()
+    return True
+
+
+def _split_iterator(block: Operation, vector: int, nr: int, split: tuple[SSAValue, SSAValue]) -> Operation:
+    """Iterator `vector` of block becomes (outer, inner) with domain (J / nr, nr); the body
+    recomputes the old iterator as outer * nr + inner for its other uses."""
+    kinds = block.attr("iter_kinds")
+    domain = list(block.attr("domain"))
+    new_kinds = kinds[:vector] + SPATIAL + kinds[vector:]
+    new_domain = domain[:vector] + [domain[vector] // nr, nr] + domain[vector + 1 :]
+    bindings = list(block.operands)
+    bindings[vector : vector + 1] = list(split)
+    regions = []
+    for region in block.regions:
+        old = region.block
+        new = Block(arg_types=[INDEX] * len(bindings))
+        mapping = list(new.args[:vector]) + [None] + list(new.args[vector + 2 :])
+        if old.args[vector].uses:
+            factor = arith.ConstantOp(IntegerAttr(nr, INDEX))
+            scaled = arith.MuliOp(new.args[vector], factor.result)
+            joined = arith.AddiOp(scaled.result, new.args[vector + 1])
+            new.add_ops([factor, scaled, joined])
+            mapping[vector] = joined.result
+        for arg, replacement in zip(old.args, mapping):
+            if replacement is not None:
+                arg.replace_all_uses_with(replacement)
+        for op in list(old.ops):
+            op.detach()
+            new.add_op(op)
+        regions.append(Region(new))
+    replacement = Loop["block"].build(
+        bindings, {"label": block.attr("label"), "iter_kinds": new_kinds, "domain": new_domain}, [], regions
+    )
+    block.parent_block().insert_op_before(replacement, block)
+    block.detach()
+    block.erase()
+    return replacement
+
+
+__all__ = ["pack_vector_operand", "packable_load"]

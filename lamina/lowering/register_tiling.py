@@ -1,0 +1,193 @@
+"""The default schedule of a contraction nest (matmul, batched matmul, conv2d, pooling): a
+register tile, written with the schedule primitives so it is a replayable trace like any other.
+
+For a perfect nest `S... R...` around one reduction block the template is
+
+    fused(S_outer..., m_o, v_o)  parallel        (enough iterations for every thread)
+      R...                                       (the accumulators stay in registers)
+        m_i  unroll MR                           (rows that reuse the vector operand)
+          v_i  vectorize NR                      (the contiguous output axis)
+
+with the init split off before the reduction loops (decompose-reduction). `v` is the innermost
+spatial loop; it must index every access it appears in as the last, unit-stride index, so the
+vector loads are contiguous. `m` is a spatial loop that the vector operand does not depend on
+(matmul's row, conv's output channel): each vector load then feeds MR multiply-adds. MR*NR/lanes
+accumulators fill the 16 vector registers of AVX2 less the operands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.ir import Operation, SSAValue
+
+from lamina.dialects.loop import REDUCE
+from lamina.ir.diagnostics import LaminaError
+from lamina.lowering.pack_operands import pack_vector_operand
+from lamina.schedule import LoopRV, Schedule
+
+# Vector registers the accumulators may take (AVX2 has 16; the rest hold operands).
+ACCUMULATOR_REGISTERS = 12
+# The widest register tile row: more unrolled rows only add broadcasts per vector load.
+MAX_ROWS = 8
+
+
+@dataclass(frozen=True)
+class TilePlan:
+    label: str
+    spatial: list[int]  # positions in the nest, outermost first
+    reduce: list[int]
+    rows: int  # position of the loop unrolled across registers (m), or -1
+    vector: int  # position of the vectorized loop (v)
+    mr: int
+    nr: int
+
+
+def _index_uses(value: SSAValue, arg: SSAValue) -> bool:
+    """Whether an index value computed in the block body depends on `arg`."""
+    if value is arg:
+        return True
+    owner = value.owner
+    return isinstance(owner, Operation) and owner.name.startswith("arith.") and any(_index_uses(o, arg) for o in owner.operands)
+
+
+def _unit_stride(value: SSAValue, arg: SSAValue) -> bool:
+    """value == arg + (something independent of arg)."""
+    if value is arg:
+        return True
+    owner = value.owner
+    if isinstance(owner, Operation) and owner.name == "arith.addi":
+        a, b = owner.operands
+        return (_unit_stride(a, arg) and not _index_uses(b, arg)) or (_unit_stride(b, arg) and not _index_uses(a, arg))
+    return False
+
+
+def _accesses(block_body) -> list[tuple[Operation, list[SSAValue]]]:
+    found = []
+    for op in block_body.ops:
+        if op.name == "loop.load":
+            found.append((op, list(op.operands[1:])))
+        elif op.name == "loop.store":
+            found.append((op, list(op.operands[2:])))
+    return found
+
+
+def plan_tile(chain: list[Operation], trips: list[int], lanes: int) -> TilePlan | None:
+    """The register tile for a perfect nest `chain` around one reduction block, or None."""
+    inner = [op for op in chain[-1].regions[0].block.ops if op.name != "loop.yield"]
+    if len(inner) != 1 or inner[0].name != "loop.block":
+        return None
+    block = inner[0]
+    kinds = [l.attr("kind") for l in chain]
+    if "serial" in kinds or "reduction" not in kinds or kinds[-1] != "reduction":
+        return None
+    loop_vars = [l.regions[0].block.args[0] for l in chain]
+    if list(block.operands) != loop_vars or len(block.attr("iter_kinds")) != len(chain):
+        return None
+    if [k == REDUCE for k in block.attr("iter_kinds")] != [k == "reduction" for k in kinds]:
+        return None
+    spatial = [i for i, k in enumerate(kinds) if k == "parallel"]
+    reduce = [i for i, k in enumerate(kinds) if k == "reduction"]
+    if not spatial or spatial[-1] > reduce[0]:
+        return None
+    body = block.regions[1].block
+    iters = list(body.args)
+    vector = spatial[-1]
+    v_arg = iters[vector]
+    touching_vector: set[int] = set()
+    for op, indices in _accesses(body):
+        uses = [_index_uses(ix, v_arg) for ix in indices]
+        if not any(uses):
+            continue
+        if any(uses[:-1]) or not _unit_stride(indices[-1], v_arg):
+            return None  # a strided or gathered vector access: the plain schedule does better
+        if op.name == "loop.load":
+            touching_vector.update(k for k, arg in enumerate(iters) if any(_index_uses(ix, arg) for ix in indices))
+    if trips[vector] < lanes:
+        return None
+    nr = next((lanes * m for m in (2, 3, 1) if trips[vector] % (lanes * m) == 0), 0)
+    if nr == 0:
+        nr = trips[vector] if trips[vector] <= 4 * lanes else lanes
+    vectors = -(-nr // lanes)
+    candidates = [i for i in spatial if i != vector and trips[i] > 1]
+    reusing = [i for i in candidates if i not in touching_vector]
+    pool = reusing or candidates
+    rows, mr = -1, 1
+    if pool:
+        rows = max(pool, key=lambda i: (trips[i], i))
+        limit = max(1, min(MAX_ROWS, ACCUMULATOR_REGISTERS // vectors))
+        mr = next(f for f in range(min(limit, trips[rows]), 0, -1) if trips[rows] % f == 0)
+    return TilePlan(block.attr("label"), spatial, reduce, rows, vector, mr, nr)
+
+
+def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int], threads: int, parallel: bool) -> bool:
+    """Record and apply the template for `plan` on `sch` (raises LaminaError on a refusal);
+    True when a loop was made the nest's parallel one."""
+    block = sch.get_block(plan.label)
+    loops = sch.get_loops(block)
+    # Single-iteration loops (a batch of one) go inside the others, so that the outermost loop,
+    # the one run across threads, has iterations to share.
+    rest = [i for i in plan.spatial if i not in (plan.rows, plan.vector)]
+    rest = [i for i in rest if trips[i] > 1] + [i for i in rest if trips[i] == 1]
+    outer: list[LoopRV] = [loops[i] for i in rest]
+    outer_trips = [trips[i] for i in rest]
+    inner: list[LoopRV] = []
+    if plan.rows >= 0:
+        if plan.mr > 1 and plan.mr < trips[plan.rows]:
+            m_outer, m_inner = sch.split(loops[plan.rows], [None, plan.mr])
+            outer.append(m_outer)
+            outer_trips.append(trips[plan.rows] // plan.mr)
+            inner.append(m_inner)
+        elif plan.mr > 1:
+            inner.append(loops[plan.rows])
+        else:
+            outer.append(loops[plan.rows])
+            outer_trips.append(trips[plan.rows])
+    if plan.nr < trips[plan.vector]:
+        v_outer, v_inner = sch.split(loops[plan.vector], [None, plan.nr])
+        outer.append(v_outer)
+        outer_trips.append(-(-trips[plan.vector] // plan.nr))
+    else:
+        v_inner = loops[plan.vector]
+    inner.append(v_inner)
+    reduce = [loops[i] for i in plan.reduce]
+    sch.reorder(*outer, *reduce, *inner)
+    init = sch.decompose_reduction(block, reduce[0])
+    init_loops = sch.get_loops(init)
+    if init_loops:
+        sch.vectorize(init_loops[-1])
+    if len(inner) == 2:
+        sch.unroll(inner[0])
+    sch.vectorize(v_inner)
+    if plan.nr < trips[plan.vector]:
+        pack_vector_operand(sch.runner.block(block.value, sch.sequence), plan.vector, plan.nr)
+    if not (parallel and outer):
+        return False
+    # Every spatial loop is parallel by kind; the outermost one runs across threads.
+    fuse_for_threads(sch, outer, outer_trips, threads)
+    return True
+
+
+def fuse_for_threads(sch: Schedule, loops: list[LoopRV], trips: list[int], threads: int) -> LoopRV:
+    """Fuse the shortest prefix of `loops` (consecutive, outermost first) that has at least
+    four iterations per thread, so the static chunks balance."""
+    count, total = 0, 1
+    for trip in trips:
+        count += 1
+        total *= trip
+        if total >= 4 * threads:
+            break
+    return loops[0] if count == 1 else sch.fuse(*loops[:count])
+
+
+def fusable_prefix_trips(chain: list[Operation], trips: list[int | None]) -> list[int]:
+    """Trip counts of the leading parallel loops of a perfect nest, up to the first symbolic one."""
+    prefix = []
+    for loop, trip in zip(chain, trips):
+        if loop.attr("kind") != "parallel" or trip is None:
+            break
+        prefix.append(trip)
+    return prefix
+
+
+__all__ = ["TilePlan", "plan_tile", "apply_tile", "fuse_for_threads", "fusable_prefix_trips", "LaminaError"]
