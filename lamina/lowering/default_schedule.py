@@ -152,8 +152,6 @@ def schedule_function(fn: func.FuncOp, vectorize: bool, threads: int) -> func.Fu
 def tile_nest(sch: Schedule, index: int, nest: Operation, lanes: int, threads: int) -> bool:
     chain = perfect_nest(nest)
     trips = [_trip_count(l) for l in chain]
-    if any(t is None for t in trips):
-        return False
     plan = plan_tile(chain, trips, lanes)
     if plan is None:
         return False

@@ -72,8 +72,9 @@ def _accesses(block_body) -> list[tuple[Operation, list[SSAValue]]]:
     return found
 
 
-def plan_tile(chain: list[Operation], trips: list[int], lanes: int) -> TilePlan | None:
-    """The register tile for a perfect nest `chain` around one reduction block, or None."""
+def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> TilePlan | None:
+    """The register tile for a perfect nest `chain` around one reduction block, or None.
+    Loops of symbolic extent (None) stay whole; the vector loop must be static."""
     inner = [op for op in chain[-1].regions[0].block.ops if op.name != "loop.yield"]
     if len(inner) != 1 or inner[0].name != "loop.block":
         return None
@@ -103,13 +104,13 @@ def plan_tile(chain: list[Operation], trips: list[int], lanes: int) -> TilePlan 
             return None  # a strided or gathered vector access: the plain schedule does better
         if op.name == "loop.load":
             touching_vector.update(k for k, arg in enumerate(iters) if any(_index_uses(ix, arg) for ix in indices))
-    if trips[vector] < lanes:
+    if trips[vector] is None or trips[vector] < lanes:
         return None
     nr = next((lanes * m for m in (2, 3, 1) if trips[vector] % (lanes * m) == 0), 0)
     if nr == 0:
         nr = trips[vector] if trips[vector] <= 4 * lanes else lanes
     vectors = -(-nr // lanes)
-    candidates = [i for i in spatial if i != vector and trips[i] > 1]
+    candidates = [i for i in spatial if i != vector and trips[i] is not None and trips[i] > 1]
     reusing = [i for i in candidates if i not in touching_vector]
     pool = reusing or candidates
     rows, mr = -1, 1
@@ -120,17 +121,20 @@ def plan_tile(chain: list[Operation], trips: list[int], lanes: int) -> TilePlan 
     return TilePlan(block.attr("label"), spatial, reduce, rows, vector, mr, nr)
 
 
-def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int], threads: int, parallel: bool) -> bool:
+def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: int, parallel: bool) -> bool:
     """Record and apply the template for `plan` on `sch` (raises LaminaError on a refusal);
     True when a loop was made the nest's parallel one."""
     block = sch.get_block(plan.label)
     loops = sch.get_loops(block)
-    # Single-iteration loops (a batch of one) go inside the others, so that the outermost loop,
-    # the one run across threads, has iterations to share.
+    # The outermost loops are the ones run across threads: static ones with iterations to share
+    # first; then loops of symbolic extent (a batch), which reuse the panel of the vector operand
+    # the loops outside them select; single-iteration loops last.
     rest = [i for i in plan.spatial if i not in (plan.rows, plan.vector)]
-    rest = [i for i in rest if trips[i] > 1] + [i for i in rest if trips[i] == 1]
-    outer: list[LoopRV] = [loops[i] for i in rest]
-    outer_trips = [trips[i] for i in rest]
+    static = [i for i in rest if trips[i] is not None and trips[i] > 1]
+    symbolic = [i for i in rest if trips[i] is None]
+    single = [i for i in rest if trips[i] == 1]
+    outer: list[LoopRV] = [loops[i] for i in static]
+    outer_trips: list[int | None] = [trips[i] for i in static]
     inner: list[LoopRV] = []
     if plan.rows >= 0:
         if plan.mr > 1 and plan.mr < trips[plan.rows]:
@@ -150,6 +154,8 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int], threads: int, pa
     else:
         v_inner = loops[plan.vector]
     inner.append(v_inner)
+    outer += [loops[i] for i in symbolic + single]
+    outer_trips += [trips[i] for i in symbolic + single]
     reduce = [loops[i] for i in plan.reduce]
     sch.reorder(*outer, *reduce, *inner)
     init = sch.decompose_reduction(block, reduce[0])
@@ -168,11 +174,14 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int], threads: int, pa
     return True
 
 
-def fuse_for_threads(sch: Schedule, loops: list[LoopRV], trips: list[int], threads: int) -> LoopRV:
+def fuse_for_threads(sch: Schedule, loops: list[LoopRV], trips: list[int | None], threads: int) -> LoopRV:
     """Fuse the shortest prefix of `loops` (consecutive, outermost first) that has at least
-    four iterations per thread, so the static chunks balance."""
+    four iterations per thread, so the static chunks balance; a symbolic extent ends it."""
     count, total = 0, 1
     for trip in trips:
+        if trip is None:
+            count = max(count, 1)
+            break
         count += 1
         total *= trip
         if total >= 4 * threads:

@@ -297,7 +297,26 @@ class LLVMEmitter:
 
     def op_device_for(self, op, st):
         lower, upper = (self.v(st, o) for o in op.operands)
+        if isinstance(op.parent_op(), func.FuncOp):
+            # A top-level nest (one op's kernel) gets a function of its own whose buffers are
+            # noalias parameters: in the entry, buffers are views of one workspace, and LLVM
+            # could not tell them apart (the memory plan never overlaps buffers one nest uses).
+            body_fn, captured = self.outline(op, st, f"{st.fn.name}.nest{self.outlined}")
+            self.outlined += 1
+            st.builder.call(body_fn, [self.v(st, c) for c in captured] + [lower, upper, st.symbols_ptr])
+            return
         self.emit_loop(st, lower, upper, op.attr("step"), op.regions[0].block)
+
+    def outline(self, op: Operation, st: FunctionState, name: str) -> tuple[ir.Function, list[SSAValue]]:
+        """op's loop as `void name(captured..., i64 first, i64 last, i64* symbols)`; returns
+        it and the captured values its callers pass."""
+        free = self.free_values(op)
+        # Constants are re-created in the body: as parameters, loop bounds would stop being
+        # known and LLVM could no longer unroll or fold the loops they bound.
+        constants = [c for c in free if isinstance(c.owner, arith.ConstantOp)]
+        captured = [c for c in free if c not in constants]
+        types = [self.v(st, c).type for c in captured]
+        return self.outlined_body(name, captured, types, constants, op.regions[0].block, op.attr("step")), captured
 
     def emit_loop(self, st: FunctionState, lower, upper, step: int, body: Block) -> None:
         b = st.builder
@@ -333,14 +352,10 @@ class LLVMEmitter:
         thread computes its static chunk of [lower, upper) in the trampoline. Passing buffers as
         parameters (not loads from the context struct) keeps `noalias`, without which LLVM keeps
         accumulators in memory and does not hoist loads out of the loops."""
-        body = op.regions[0].block
-        free = self.free_values(op)
-        # Constants are re-created in the body: as parameters, loop bounds would stop being
-        # known and LLVM could no longer unroll or fold the loops they bound.
-        constants = [c for c in free if isinstance(c.owner, arith.ConstantOp)]
-        captured = [c for c in free if c not in constants]
-        captured_types = [self.v(st, c).type for c in captured]
-        ctx_types = captured_types + [I64, I64, I64.as_pointer()]
+        name = f"{st.fn.name}.parallel{self.outlined}"
+        self.outlined += 1
+        body_fn, captured = self.outline(op, st, name)
+        ctx_types = [self.v(st, c).type for c in captured] + [I64, I64, I64.as_pointer()]
         ctx_ty = ir.LiteralStructType(ctx_types)
         b = st.builder
         eb = ir.IRBuilder(st.entry)
@@ -349,9 +364,6 @@ class LLVMEmitter:
         fields = [self.v(st, c) for c in captured] + [self.v(st, op.operands[0]), self.v(st, op.operands[1]), st.symbols_ptr]
         for i, val in enumerate(fields):
             b.store(val, b.gep(ctx, [ir.Constant(I32, 0), ir.Constant(I32, i)]))
-        name = f"{st.fn.name}.parallel{self.outlined}"
-        self.outlined += 1
-        body_fn = self.outlined_body(name, captured, captured_types, constants, body, op.attr("step"))
         trampoline = ir.Function(self.module, ir.FunctionType(VOID, [I8P]), name=name)
         trampoline.linkage = "internal"
         gomp = self.module.globals.get("GOMP_parallel") or ir.Function(
