@@ -76,11 +76,22 @@ def _import(model, bind: dict | None):
         return None, Outcome(UNSUPPORTED, lines[-1])
 
 
+def _as_array(value) -> np.ndarray:
+    """A case's input or expected output as numpy: most arrive as arrays or numpy scalars,
+    the Cast/CastLike cases as TensorProtos (so that float8/int4 data survives)."""
+    import onnx
+    from onnx import numpy_helper
+
+    if isinstance(value, onnx.TensorProto):
+        return numpy_helper.to_array(value)
+    return np.asarray(value)
+
+
 def _case_arrays(case, inputs) -> list[np.ndarray] | Outcome:
     declared = [spec.type.tensor_type.elem_type for spec in case.model.graph.input]
     ranks = [len(spec.type.tensor_type.shape.dim) for spec in case.model.graph.input]
     try:
-        arrays = [np.asarray(a) for a in inputs]
+        arrays = [_as_array(a) for a in inputs]
     except ValueError:
         return Outcome(UNSUPPORTED, "inputs that are not tensors (sequences, maps, optionals)")
     for k, a in enumerate(arrays):
@@ -157,7 +168,7 @@ def run_case(case, compiled: bool = False) -> Outcome:
         except LaminaError as e:
             return Outcome(FAIL, f"run: {e.message.splitlines()[0]}", bound)
         try:
-            Runner.assert_similar_outputs([np.asarray(x) for x in expected], got, case.rtol, case.atol)
+            Runner.assert_similar_outputs([_as_array(x) for x in expected], got, case.rtol, case.atol)
         except AssertionError as e:
             return Outcome(FAIL, str(e).strip().splitlines()[0][:200] if str(e).strip() else "outputs differ", bound)
     return Outcome(PASS, bound=bound)
