@@ -17,7 +17,8 @@ import pytest
 import lamina
 from lamina.ir.diagnostics import LaminaError
 from lamina.runtime.loader import check_lamina_library
-from lamina.tools.atomic_write import write_text_atomically
+from lamina.targets.linker import link_shared
+from lamina.tools.atomic_write import process_umask, write_text_atomically
 
 SOURCE = """
 func.func @scale(%x: tensor<n x 4 x f32>) -> tensor<n x 4 x f32> {
@@ -171,3 +172,20 @@ def test_exports_and_written_files_are_readable_like_any_new_file(tmp_path):
         assert stat.S_IMODE(out.stat().st_mode) == 0o640 and out.read_text() == "y\n"
     finally:
         os.umask(umask)
+
+
+@pytest.mark.parametrize("umask,mode", [(0o022, 0o755), (0o077, 0o700), (0o002, 0o775)])
+def test_linked_libraries_get_the_mode_cc_gives_a_new_one(tmp_path, umask, mode):
+    previous = os.umask(umask)
+    try:
+        assert process_umask() == umask
+        so = tmp_path / "plain.so"
+        link_shared(str(so), c_sources=["int lamina_probe(void) { return 1; }\n"], openmp=False)
+        assert stat.S_IMODE(so.stat().st_mode) == mode
+        exported = tmp_path / "scale.so"
+        lamina.compile(SOURCE, threads=1).export(str(exported))
+        assert stat.S_IMODE(exported.stat().st_mode) == mode
+    finally:
+        os.umask(previous)
+    x = np.ones((2, 4), np.float32)
+    np.testing.assert_array_equal(lamina.load(str(exported))(x)[0], 2 * x)

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 
 from lamina.ir.diagnostics import LaminaError
+from lamina.tools.atomic_write import process_umask
 
 
 def c_compiler() -> str:
@@ -43,6 +44,9 @@ def link_shared(out_path: str, objects: list[bytes] = (), c_sources: list[str] =
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 raise LaminaError(f"linking {out_path} failed:\n{proc.stderr.strip()}")
+            # The linker fills mkstemp's private 0600 file in place (it comes out 0711); give the
+            # library the mode `cc -o` gives a new one, executable and readable as the umask allows.
+            os.chmod(tmp_out, 0o777 & ~process_umask())
             os.replace(tmp_out, out_path)
         finally:
             if os.path.exists(tmp_out):

@@ -7,15 +7,28 @@ import os
 import tempfile
 
 
+def process_umask() -> int:
+    """The process umask. Linux reports it in /proc without touching it; elsewhere it is set
+    and put back, which for that instant lets other threads create files unmasked."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 def _mode_for(path: str) -> int:
     """The permissions a plain `open(path, "w")` would leave: the existing file's when it is
     being replaced, else 0666 less the process umask."""
     try:
         return os.stat(path).st_mode & 0o7777
     except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+        return 0o666 & ~process_umask()
 
 
 def write_bytes_atomically(path: str, data: bytes) -> None:
