@@ -9,6 +9,7 @@ thread taking one static chunk. The ABI wrappers (`lamina_run`, ...) come from
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import llvmlite.ir as ir
@@ -394,6 +395,8 @@ class LLVMEmitter:
     ) -> ir.Function:
         fn = ir.Function(self.module, ir.FunctionType(VOID, types + [I64, I64, I64.as_pointer()]), name=name + ".body")
         fn.linkage = "internal"
+        if os.environ.get("LAMINA_PROFILE_KERNELS"):
+            fn.attributes.add("noinline")  # each nest keeps its symbol, so perf reports time per kernel
         for arg, c in zip(fn.args, captured):
             # The raw workspace (bytes) is not marked: views into it may be captured beside it.
             if isinstance(c.type, BufferType) and c.type.element_type != u8:

@@ -9,6 +9,7 @@ from xdsl.ir import Operation
 from lamina.ir.arith_predicates import CMPF_PREDICATES, CMPI_PREDICATES
 from lamina.ir.diagnostics import error_at
 from lamina.targets.llvm_emitter import FAST, LLVMEmitter, constant_value, is_float_type, llvm_type
+from lamina.targets.llvm_vector_math import VECTOR_MATH, is_f32_vector
 
 FLOAT_BINARY = {"arith.addf": "fadd", "arith.subf": "fsub", "arith.mulf": "fmul", "arith.divf": "fdiv"}
 INT_BINARY = {
@@ -75,6 +76,8 @@ def emit_scalar(em: LLVMEmitter, op: Operation, args: list, b: ir.IRBuilder) -> 
         return _guarded_division(b, name, args[0], args[1], rt)
     if name == "arith.negf":
         return b.fneg(args[0])
+    if name in VECTOR_MATH and is_f32_vector(rt):
+        return VECTOR_MATH[name](b, args[0])
     if name in INTRINSICS:
         iname, arity = INTRINSICS[name]
         return b.call(em.intrinsic(iname, rt, arity), args)
