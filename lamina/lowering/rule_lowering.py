@@ -356,13 +356,18 @@ class ScalarEmitter:
 
     def float_remainder(self, a: SSAValue, b: SSAValue) -> SSAValue:
         """C fmod, a - trunc(a / b) * b (xDSL's arith has no remf), computed in f64 so the
-        quotient of narrower floats truncates exactly."""
+        quotient of narrower floats truncates exactly. A finite a over an infinite b is a
+        (the formula would give inf * 0 = NaN)."""
         t, wide = a.type, f64
         if t != wide:
             a, b = self.convert(a, wide), self.convert(b, wide)
         add = self.b.add
         q = add(math.TruncOp(add(arith.DivfOp(a, b)).result)).result
         r = add(arith.SubfOp(a, add(arith.MulfOp(q, b)).result)).result
+        inf = self.materialize(float("inf"), wide)
+        finite_a = add(arith.CmpfOp(add(math.AbsFOp(a)).result, inf, "olt")).result
+        infinite_b = add(arith.CmpfOp(add(math.AbsFOp(b)).result, inf, "oeq")).result
+        r = add(arith.SelectOp(add(arith.AndIOp(finite_a, infinite_b)).result, a, r)).result
         return self.convert(r, t)
 
     def compare(self, op: str, a: SSAValue, b: SSAValue) -> SSAValue:

@@ -46,11 +46,11 @@ def binary(ctx: ImportContext, ins, attrs):
 @converts("Mod")
 def mod(ctx, ins, attrs):
     a, b = ins
-    if attrs.get("fmod", 0) or np.issubdtype(ctx.dtype(a), np.floating):
-        if not attrs.get("fmod", 0):
-            raise Unsupported("Mod with fmod=0 on floats")
+    if attrs.get("fmod", 0):
         return out(ctx.emit("mod", [a, b]))
-    # Integer Mod takes the divisor's sign: r = fmod(a, b); r + b where r and b differ in sign.
+    # fmod=0 takes the divisor's sign (Python's %, numpy.mod), for integers and floats alike:
+    # r = fmod(a, b); r + b where r is nonzero and r and b differ in sign. NaN stays NaN
+    # (x % 0, inf % b) and a finite a with b = ±inf gives a, or ±inf when the signs differ.
     r = ctx.emit("mod", [a, b])
     zero = ctx.scalar(0, ctx.dtype(a))
     fix = ctx.emit("and", [ctx.emit("not", [ctx.emit("equal", [r, zero])]), ctx.emit("xor", [ctx.emit("less", [r, zero]), ctx.emit("less", [b, zero])])])

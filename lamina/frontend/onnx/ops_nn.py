@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from lamina.frontend.onnx.context import ImportContext, Unsupported, Val
+from lamina.frontend.onnx.context import ImportContext, Unsupported, Val, numpy_dtype_of
 from lamina.frontend.onnx.registry import converts
+from lamina.ir.types import element_type_of_numpy
 
 
 def out(v) -> list[Val]:
@@ -188,15 +189,40 @@ def group_norm(ctx, ins, attrs):
     return out(ctx.emit("add", [ctx.emit("mul", [y, _per_channel(ctx, scale, rank)]), _per_channel(ctx, bias, rank)]))
 
 
+def _layer_norm_with_statistics(ctx, x, scale, bias, axis, eps, stash_type):
+    """LayerNormalization asked for its Mean and InvStdDev outputs as well: the decomposition,
+    computed in the stash type (float32 by default) with Y cast back to x's type."""
+    x_dtype = ctx.dtype(x)
+    stash = numpy_dtype_of(stash_type)
+    if stash.kind != "f":
+        raise Unsupported(f"LayerNormalization with stash_type {stash}")
+    xs = ctx.ssa(x) if x_dtype == stash else ctx.emit("cast", [x], {"to": element_type_of_numpy(stash)})
+    axes = list(range(axis, ctx.rank(x)))
+    mean = ctx.emit("reduce_mean", [xs], {"axes": axes})
+    centered = ctx.emit("sub", [xs, mean])
+    var = ctx.emit("reduce_mean", [ctx.emit("mul", [centered, centered])], {"axes": axes})
+    inv_std = ctx.emit("reciprocal", [ctx.emit("sqrt", [ctx.emit("add", [var, ctx.scalar(eps, stash)])])])
+    y = ctx.emit("mul", [centered, inv_std])
+    if y.type.dtype != x_dtype:
+        y = ctx.emit("cast", [y], {"to": element_type_of_numpy(x_dtype)})
+    if scale is not None:
+        y = ctx.emit("mul", [y, scale])
+    if bias is not None:
+        y = ctx.emit("add", [y, bias])
+    return [Val(ssa=y), Val(ssa=mean), Val(ssa=inv_std)]
+
+
 @converts("LayerNormalization")
 def layer_norm(ctx, ins, attrs):
-    if len([o for o in ctx.node.output if o]) > 1:
-        raise Unsupported("LayerNormalization's Mean and InvStdDev outputs")
     x = ins[0]
-    params = [p for p in ins[1:] if p is not None]
     axis = attrs.get("axis", -1)
     rank = ctx.rank(x)
     axis %= rank
+    if len([o for o in ctx.node.output[1:] if o]):
+        scale = ins[1] if len(ins) > 1 else None
+        bias = ins[2] if len(ins) > 2 else None
+        return _layer_norm_with_statistics(ctx, x, scale, bias, axis, attrs.get("epsilon", 1e-5), attrs.get("stash_type", 1))
+    params = [p for p in ins[1:] if p is not None]
     want = list(ctx.shape(x)[axis:])
     fixed = []
     for p in params:
