@@ -1,6 +1,13 @@
-"""Device dialect → portable C99 (plus OpenMP pragmas for parallel loops, GCC/Clang vector
-extensions for vector ops), with the same ABI functions as the llvm target. The CUDA emitter
-reuses this for kernel bodies."""
+"""Device dialect → C99 (plus OpenMP pragmas for parallel loops), with the same ABI functions
+as the llvm target. The CUDA emitter reuses this for kernel bodies.
+
+Vector code is written twice when a module has any: with GCC/Clang vector extensions, chosen
+by `#if defined(__GNUC__)`, and lane by lane over structs of arrays for any other C99
+compiler (or for GCC too, with -DLAMINA_PORTABLE_C), so the one source builds everywhere and is
+fast where the extensions exist. Nothing
+outside that branch uses an extension (alignment goes through a macro that is empty without
+GCC); float16 alone needs `_Float16`, and a C99 build of a model using it stops at an #error
+that says so."""
 
 from __future__ import annotations
 
@@ -31,6 +38,13 @@ C_MATH = {
     "math.fma": "fma", "arith.maxnumf": "fmax", "arith.minnumf": "fmin", "math.atan2": "atan2",
 }  # fmt: skip
 FCMP = {1: "==", 2: ">", 3: ">=", 4: "<", 5: "<=", 6: "!=", 8: "==", 9: ">", 10: ">=", 11: "<", 12: "<=", 13: "!="}
+INTEGER_DIVISION = ("arith.divsi", "arith.divui", "arith.remsi", "arith.remui", "arith.floordivsi", "arith.ceildivsi")
+CASTS = ("arith.sitofp", "arith.uitofp", "arith.fptosi", "arith.fptoui", "arith.extf", "arith.truncf",
+         "arith.extsi", "arith.extui", "arith.trunci", "arith.index_cast")  # fmt: skip
+# Ops GCC's vector extensions apply to whole vectors; every other vector op goes lane by lane
+# (GCC's vector comparisons give -1/0 lanes as wide as the operands, not 0/1 bytes, and C has
+# no vector conditional).
+WHOLE_VECTOR = (*C_BINARY, "arith.negf")
 ICMP = {0: "==", 1: "!=", 2: "<", 3: "<=", 4: ">", 5: ">=", 6: "<", 7: "<=", 8: ">", 9: ">="}
 
 
@@ -64,7 +78,30 @@ def vector_element_type(t: Attribute) -> str:
     return "int8_t" if isinstance(t, IntegerType) and t.width.data == 1 else c_scalar_type(t)
 
 
+# Alignment of local arrays and constant tables: only a speed hint (vector loads and stores go
+# through memcpy), so a compiler without GCC's attribute simply goes without.
+ALIGN_MACRO = """#if defined(__GNUC__)
+#define LAMINA_ALIGN64 __attribute__((aligned(64)))
+#else
+#define LAMINA_ALIGN64
+#endif"""
+
+
+def _mentions_f16(module: ModuleOp) -> bool:
+    def is_f16(v: SSAValue) -> bool:
+        return getattr(v.type, "element_type", v.type) == f16
+
+    for op in module.walk():
+        if any(is_f16(v) for v in (*op.operands, *op.results)):
+            return True
+        if any(is_f16(a) for region in op.regions for block in region.blocks for a in block.args):
+            return True
+    return False
+
+
 class CEmitter:
+    align = "LAMINA_ALIGN64"  # what follows a local array or constant table to align it
+
     def __init__(self, module: ModuleOp, symbols: tuple[str, ...], openmp: bool = True):
         self.module = module
         self.symbols = symbols
@@ -74,6 +111,9 @@ class CEmitter:
         self.vector_types: set[tuple[str, int, int]] = set()
         self.constants: list[str] = []
         self.counter = 0
+        # False: vectors are GCC vector-extension values; True: structs of lane arrays, every
+        # vector operation written out lane by lane (plain C99).
+        self.lanewise = False
 
     # ------------------------------------------------------------ names
 
@@ -95,6 +135,26 @@ class CEmitter:
     # ------------------------------------------------------------ module
 
     def emit(self) -> str:
+        functions = self.emit_functions()
+        if not self.vector_types:
+            return "\n".join(self.head() + self.constants + functions) + "\n"
+        vector_types = sorted(self.vector_types)
+        constants = self.constants
+        self.lanewise, self.names, self.counter, self.constants = True, {}, 0, []
+        lanewise_functions = self.emit_functions()
+        # Both passes number constants in the same order; the tables are emitted once, outside the branch.
+        self.constants = constants
+        gnu_types = [f"typedef {elem} v{lanes}_{elem} __attribute__((vector_size({lanes * size})));" for elem, lanes, size in vector_types]
+        struct_types = [f"typedef struct {{ {elem} lane[{lanes}]; }} v{lanes}_{elem};" for elem, lanes, size in vector_types]
+        return (
+            "\n".join(
+                self.head() + constants + ["#if defined(__GNUC__) && !defined(LAMINA_PORTABLE_C)"] + gnu_types + functions + ["#else"] + struct_types + lanewise_functions + ["#endif"]
+            )
+            + "\n"
+        )
+
+    def emit_functions(self) -> list[str]:
+        """Prototypes, then definitions, of every function in the module."""
         funcs = [op for op in self.module.ops if isinstance(op, func.FuncOp)]
         bodies = []
         protos = []
@@ -108,7 +168,13 @@ class CEmitter:
             self.emit_block(f.body.block, 1)
             self.lines.append("}")
             bodies.append("\n".join(self.lines))
-        return "\n".join(self.head() + self.constants + protos + bodies) + "\n"
+        return protos + bodies
+
+    def lane(self, v: SSAValue, lane: int) -> str:
+        """Lane `lane` of vector `v` (scalar operands, such as a select's condition, stand for every lane)."""
+        if not isinstance(v.type, VectorType):
+            return self.n(v)
+        return f"{self.n(v)}.lane[{lane}]" if self.lanewise else f"{self.n(v)}[{lane}]"
 
     def begin_function(self, f: func.FuncOp) -> None:
         """Hook for targets that emit functions differently (GPU kernels)."""
@@ -123,8 +189,9 @@ class CEmitter:
         ]
         if self.openmp:
             head.append("#ifdef _OPENMP\n#include <omp.h>\n#endif")
-        for elem, lanes, size in sorted(self.vector_types):
-            head.append(f"typedef {elem} v{lanes}_{elem} __attribute__((vector_size({lanes * size})));")
+        head.append(ALIGN_MACRO)
+        if _mentions_f16(self.module):
+            head.append('#if !defined(__GNUC__)\n#error "this model computes in float16, which needs a compiler with _Float16 (GCC or Clang)"\n#endif')
         return head
 
     def prototype(self, f: func.FuncOp) -> str:
@@ -208,7 +275,7 @@ class CEmitter:
             t: BufferType = r[0].type
             arr = self.fresh("local")
             count = int(np.prod(t.shape)) if t.shape else 1
-            self.line(depth, f"{c_scalar_type(t.element_type)} {arr}[{count}] __attribute__((aligned(64)));")
+            self.line(depth, f"{c_scalar_type(t.element_type)} {arr}[{count}] {self.align};")
             self.names[r[0]] = arr
         elif name == "device.workspace_view":
             ws, off = op.operands
@@ -221,10 +288,10 @@ class CEmitter:
             t = r[0].type
             (lanes,) = t.get_shape()
             s = self.n(op.operands[0])
-            self.define(op, depth, f"({self.ctype(t)}){{{', '.join([s] * lanes)}}}")
+            lanes_init = ", ".join([s] * lanes)
+            self.define(op, depth, f"({self.ctype(t)}){{{{{lanes_init}}}}}" if self.lanewise else f"({self.ctype(t)}){{{lanes_init}}}")
         elif name == "device.fma":
-            a, b, c = (self.n(o) for o in op.operands)
-            self.define(op, depth, f"{a} * {b} + {c}")
+            self.lane_map(op, depth, lambda a, b, c: f"{a} * {b} + {c}", vector_extension=True)
         elif name == "device.vreduce":
             self.emit_vreduce(op, depth)
         elif name == "arith.constant":
@@ -240,24 +307,25 @@ class CEmitter:
         cname = f"lamina_const_{len(self.constants)}"
         raw = array.view(np.uint8).ravel() if array.size else np.zeros(1, np.uint8)
         body = ",".join(str(int(b)) for b in raw)
-        self.constants.append(f"static const uint8_t {cname}[{raw.size}] __attribute__((aligned(64))) = {{{body}}};")
+        self.constants.append(f"static const uint8_t {cname}[{raw.size}] {self.align} = {{{body}}};")
         self.define(op, depth, f"({self.ctype(t)}){cname}")
 
     def emit_vreduce(self, op: Operation, depth: int) -> None:
-        v = self.n(op.operands[0])
-        (lanes,) = op.operands[0].type.get_shape()
+        vector = op.operands[0]
+        (lanes,) = vector.type.get_shape()
         kind = op.attr("kind")
         acc = self.fresh()
         self.names[op.results[0]] = acc
-        self.line(depth, f"{self.ctype(op.results[0].type)} {acc} = {v}[0];")
+        self.line(depth, f"{self.ctype(op.results[0].type)} {acc} = {self.lane(vector, 0)};")
         for lane in range(1, lanes):
+            v = self.lane(vector, lane)
             if kind == "add":
-                self.line(depth, f"{acc} += {v}[{lane}];")
+                self.line(depth, f"{acc} += {v};")
             elif kind == "mul":
-                self.line(depth, f"{acc} *= {v}[{lane}];")
+                self.line(depth, f"{acc} *= {v};")
             else:
                 cmp = ">" if kind == "max" else "<"
-                self.line(depth, f"{acc} = ({v}[{lane}] {cmp} {acc} || {v}[{lane}] != {v}[{lane}]) ? {v}[{lane}] : {acc};")
+                self.line(depth, f"{acc} = ({v} {cmp} {acc} || {v} != {v}) ? {v} : {acc};")
 
     def constant(self, op: arith.ConstantOp) -> str:
         value = op.value
@@ -280,105 +348,113 @@ class CEmitter:
 
     def emit_scalar(self, op: Operation, depth: int) -> None:
         name = op.name
-        args = [self.n(o) for o in op.operands]
         t = op.results[0].type if op.results else None
-        is_vec = isinstance(t, VectorType)
-        elem = t.element_type if is_vec else t
-        suffix = "f" if elem == f32 else ""
+        if name == "arith.bitcast":
+            tmp = self.fresh()
+            self.names[op.results[0]] = tmp
+            self.line(depth, f"{self.ctype(t)} {tmp}; memcpy(&{tmp}, &{self.n(op.operands[0])}, sizeof {tmp});")
+            return
+        if not isinstance(t, VectorType):
+            self.define(op, depth, self.scalar_expr(op, [self.n(o) for o in op.operands], t))
+            return
+        if name in INTEGER_DIVISION:
+            raise error_at(op, "the c target does not vectorize integer division")
+        if not self.lanewise and name in CASTS:
+            self.define(op, depth, f"__builtin_convertvector({self.n(op.operands[0])}, {self.ctype(t)})")
+        elif not self.lanewise and (name in WHOLE_VECTOR or (name == "arith.select" and not isinstance(op.operands[0].type, VectorType))):
+            self.define(op, depth, self.scalar_expr(op, [self.n(o) for o in op.operands], t.element_type))
+        else:
+            self.lane_map(op, depth, lambda *lanes: self.scalar_expr(op, list(lanes), t.element_type))
+
+    def scalar_expr(self, op: Operation, args: list[str], t: Attribute) -> str:
+        """The C expression computing `op` on scalar operands `args` (or on whole GCC vectors,
+        for the ops in WHOLE_VECTOR) with a result of (element) type `t`."""
+        name = op.name
+        suffix = "f" if t == f32 else ""
         if name in C_BINARY:
-            self.define(op, depth, f"{args[0]} {C_BINARY[name]} {args[1]}")
-        elif name == "arith.shrui":
-            ut = c_scalar_type(elem).replace("int", "uint", 1)
-            self.define(op, depth, f"({c_scalar_type(elem)})(({ut}){args[0]} >> {args[1]})")
-        elif name in ("arith.divsi", "arith.divui", "arith.remsi", "arith.remui", "arith.floordivsi", "arith.ceildivsi"):
+            return f"{args[0]} {C_BINARY[name]} {args[1]}"
+        if name == "arith.shrui":
+            ut = c_scalar_type(t).replace("int", "uint", 1)
+            return f"({c_scalar_type(t)})(({ut}){args[0]} >> {args[1]})"
+        if name in INTEGER_DIVISION:
             a, b = args
-            if is_vec:
-                raise error_at(op, "the c target does not vectorize integer division")
             if name in ("arith.divsi", "arith.divui"):
-                expr = f"({b} == 0 ? 0 : {a} / {b})"
-            elif name in ("arith.remsi", "arith.remui"):
-                expr = f"({b} == 0 ? 0 : {a} % {b})"
-            elif name == "arith.floordivsi":
-                expr = f"({b} == 0 ? 0 : ({a} / {b} - (({a} % {b} != 0) && (({a} < 0) != ({b} < 0)))))"
-            else:
-                expr = f"({b} == 0 ? 0 : ({a} / {b} + (({a} % {b} != 0) && (({a} < 0) == ({b} < 0)))))"
-            self.define(op, depth, expr)
-        elif name == "math.ipowi":
+                return f"({b} == 0 ? 0 : {a} / {b})"
+            if name in ("arith.remsi", "arith.remui"):
+                return f"({b} == 0 ? 0 : {a} % {b})"
+            if name == "arith.floordivsi":
+                return f"({b} == 0 ? 0 : ({a} / {b} - (({a} % {b} != 0) && (({a} < 0) != ({b} < 0)))))"
+            return f"({b} == 0 ? 0 : ({a} / {b} + (({a} % {b} != 0) && (({a} < 0) == ({b} < 0)))))"
+        if name == "math.ipowi":
             a, b = args
-            self.define(op, depth, f"({self.ctype(t)})pow((double){a}, (double)({b} < 0 ? 0 : {b}))")
-        elif name == "arith.negf":
-            self.define(op, depth, f"-{args[0]}")
-        elif name == "math.rsqrt":
-            self.lane_map(op, depth, lambda x: f"1{'.0f' if suffix else '.0'} / sqrt{suffix}({x})")
-        elif name in ("arith.maximumf", "arith.minimumf"):
+            return f"({c_scalar_type(t)})pow((double){a}, (double)({b} < 0 ? 0 : {b}))"
+        if name == "arith.negf":
+            return f"-{args[0]}"
+        if name == "math.rsqrt":
+            return f"1{'.0f' if suffix else '.0'} / sqrt{suffix}({args[0]})"
+        if name in ("arith.maximumf", "arith.minimumf"):
             cmp = ">" if "max" in name else "<"
-            self.lane_map(op, depth, lambda x, y: f"(({x}) != ({x}) || ({y}) != ({y})) ? (({x}) + ({y})) : (({x}) {cmp} ({y}) ? ({x}) : ({y}))")
-        elif name in ("arith.maxsi", "arith.minsi", "arith.maxui", "arith.minui"):
+            x, y = args
+            return f"(({x}) != ({x}) || ({y}) != ({y})) ? (({x}) + ({y})) : (({x}) {cmp} ({y}) ? ({x}) : ({y}))"
+        if name in ("arith.maxsi", "arith.minsi", "arith.maxui", "arith.minui"):
             cmp = ">" if "max" in name else "<"
-            self.lane_map(op, depth, lambda x, y: f"(({x}) {cmp} ({y}) ? ({x}) : ({y}))")
-        elif name == "math.absi":
-            self.lane_map(op, depth, lambda x: f"(({x}) < 0 ? -({x}) : ({x}))")
-        elif name in C_MATH:
-            fn = C_MATH[name] + suffix
-            self.lane_map(op, depth, lambda *xs: f"{fn}({', '.join(xs)})")
-        elif name == "arith.cmpf":
+            x, y = args
+            return f"(({x}) {cmp} ({y}) ? ({x}) : ({y}))"
+        if name == "math.absi":
+            return f"(({args[0]}) < 0 ? -({args[0]}) : ({args[0]}))"
+        if name in C_MATH:
+            return f"{C_MATH[name] + suffix}({', '.join(args)})"
+        if name == "arith.cmpf":
             pred = op.predicate.value.data
             if pred in (0, 15):
-                self.define(op, depth, "true" if pred == 15 else "false")
-            elif pred == 7:
-                self.define(op, depth, f"({args[0]} == {args[0]} && {args[1]} == {args[1]})")
-            elif pred == 14:
-                self.define(op, depth, f"({args[0]} != {args[0]} || {args[1]} != {args[1]})")
-            else:
-                ordered = pred <= 6
-                cmp = f"({args[0]} {FCMP[pred]} {args[1]})"
-                if pred == 6:
-                    cmp = f"({args[0]} < {args[1]} || {args[0]} > {args[1]})"
-                if not ordered and pred != 13:
-                    cmp = f"({cmp} || {args[0]} != {args[0]} || {args[1]} != {args[1]})"
-                self.define(op, depth, cmp)
-        elif name == "arith.cmpi":
+                return "true" if pred == 15 else "false"
+            if pred == 7:
+                return f"({args[0]} == {args[0]} && {args[1]} == {args[1]})"
+            if pred == 14:
+                return f"({args[0]} != {args[0]} || {args[1]} != {args[1]})"
+            cmp = f"({args[0]} {FCMP[pred]} {args[1]})"
+            if pred == 6:
+                cmp = f"({args[0]} < {args[1]} || {args[0]} > {args[1]})"
+            if pred > 6 and pred != 13:  # unordered predicates also hold when either side is NaN
+                cmp = f"({cmp} || {args[0]} != {args[0]} || {args[1]} != {args[1]})"
+            return cmp
+        if name == "arith.cmpi":
             pred = op.predicate.value.data
             a, b = args
             if pred >= 6:
-                ut = c_scalar_type(op.operands[0].type).replace("int", "uint", 1)
+                operand_type = op.operands[0].type
+                ut = c_scalar_type(getattr(operand_type, "element_type", operand_type)).replace("int", "uint", 1)
                 a, b = f"({ut}){a}", f"({ut}){b}"
-            self.define(op, depth, f"({a} {ICMP[pred]} {b})")
-        elif name == "arith.select":
+            return f"({a} {ICMP[pred]} {b})"
+        if name == "arith.select":
             c, a, b = args
-            if is_vec:
-                self.define(op, depth, f"{c} ? {a} : {b}")
-            else:
-                self.define(op, depth, f"({c} ? {a} : {b})")
-        elif name in ("arith.sitofp", "arith.uitofp", "arith.fptosi", "arith.fptoui", "arith.extf", "arith.truncf",
-                      "arith.extsi", "arith.extui", "arith.trunci", "arith.index_cast"):
-            if is_vec:
-                self.define(op, depth, f"__builtin_convertvector({args[0]}, {self.ctype(t)})")
-            elif name == "arith.uitofp" or name == "arith.extui":
-                src = c_scalar_type(op.operands[0].type).replace("int", "uint", 1)
-                self.define(op, depth, f"({self.ctype(t)})({src}){args[0]}")
-            else:
-                self.define(op, depth, f"({self.ctype(t)}){args[0]}")
-        elif name == "arith.bitcast":
-            tmp = self.fresh()
-            self.names[op.results[0]] = tmp
-            self.line(depth, f"{self.ctype(t)} {tmp}; memcpy(&{tmp}, &{args[0]}, sizeof {tmp});")
-        else:
-            raise error_at(op, f"the c target cannot emit '{name}'")
+            return f"({c} ? {a} : {b})"
+        if name in CASTS:
+            if name == "arith.uitofp" or name == "arith.extui":
+                operand_type = op.operands[0].type
+                src = c_scalar_type(getattr(operand_type, "element_type", operand_type)).replace("int", "uint", 1)
+                return f"({self.scalar_ctype(t)})({src}){args[0]}"
+            return f"({self.scalar_ctype(t)}){args[0]}"
+        raise error_at(op, f"the c target cannot emit '{name}'")
 
-    def lane_map(self, op: Operation, depth: int, fn) -> None:
-        """Apply a scalar C expression lane by lane (C has no vector libm)."""
+    def scalar_ctype(self, t: Attribute) -> str:
+        """The C type of one lane of type `t` (i1 lanes of a vector are bytes, see vector_element_type)."""
+        return self.ctype(t)
+
+    def lane_map(self, op: Operation, depth: int, fn, vector_extension: bool = False) -> None:
+        """Apply a scalar C expression lane by lane (C has no vector libm; plain C99 has no
+        vectors at all). With `vector_extension`, GCC vectors take the expression whole."""
         t = op.results[0].type
-        args = [self.n(o) for o in op.operands]
-        if not isinstance(t, VectorType):
-            self.define(op, depth, fn(*args))
+        if not isinstance(t, VectorType) or (vector_extension and not self.lanewise):
+            self.define(op, depth, fn(*[self.n(o) for o in op.operands]))
             return
         (lanes,) = t.get_shape()
         out = self.fresh()
         self.names[op.results[0]] = out
         self.line(depth, f"{self.ctype(t)} {out};")
         for lane in range(lanes):
-            self.line(depth, f"{out}[{lane}] = {fn(*[f'{a}[{lane}]' for a in args])};")
+            target = f"{out}.lane[{lane}]" if self.lanewise else f"{out}[{lane}]"
+            self.line(depth, f"{target} = {fn(*[self.lane(o, lane) for o in op.operands])};")
 
 
 def abi_functions(entry: func.FuncOp, signature: ModuleSignature, workspace: Dim | None, emitter: CEmitter) -> str:

@@ -21,6 +21,8 @@ CHECK = "if ((lamina_err = {call}) != cudaSuccess) goto fail;"
 
 
 class CudaEmitter(CEmitter):
+    align = "__attribute__((aligned(64)))"  # nvcc is GCC-compatible here; the C target's macro is not defined
+
     def __init__(self, module: ModuleOp, symbols: tuple[str, ...]):
         super().__init__(module, symbols, openmp=False)
         self.in_kernel = False
