@@ -47,15 +47,17 @@ def gpu_present() -> bool:
 
 def test_the_cache_is_allocated_on_the_gpu_and_freed():
     source = cuda_module(PROGRAM).source
-    definition = re.search(r"^static void lamina_fn_mm\(.*\) \{$", source, re.M)
+    definition = re.search(r"^static cudaError_t lamina_fn_mm\(.*\) \{$", source, re.M)
     host = source[definition.end() : source.index("\n}\n", definition.end())]
     malloc = next(line.strip() for line in host.splitlines() if "cudaMalloc" in line)
-    assert malloc.endswith(", 30 * sizeof(float));")  # the 6x5 copy of %b
+    # the 6x5 copy of %b, and a failed allocation leaves through the epilogue that frees
+    assert malloc.endswith(", 30 * sizeof(float))) != cudaSuccess) goto lamina_done;")
     buffer = malloc.split("&")[1].split(",")[0]
     launches = [line for line in host.splitlines() if "<<<" in line]
     assert len(launches) == 2 and all(buffer in line for line in launches)  # filled, then read
     assert "<<<dim3(4, 1, 1), dim3(5, 1, 1)>>>" in launches[1]
-    assert host.index(f"cudaFree({buffer});") > host.index(launches[1])
+    assert host.index(f"cudaFree({buffer});") > host.index("lamina_done:") > host.index(launches[1])
+    assert host.rstrip().endswith("return lamina_err;")
     assert f"float {buffer}[" not in source  # never a host stack array
 
 

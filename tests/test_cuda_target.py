@@ -1,6 +1,7 @@
 """The cuda target: loops bound to blocks/threads become __global__ kernels and launches; the
 source passes `nvcc -c` when nvcc is installed, and runs where an NVIDIA GPU is."""
 
+import re
 import shutil
 import subprocess
 
@@ -56,3 +57,23 @@ def test_random_programs_compile_with_nvcc(module):
         inputs = inputs_for(module, seed=0, symbols={"n": 3})
         for got, want in zip(compiled(*inputs), run_function(module, *inputs)):
             np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+def test_every_cuda_call_that_can_fail_is_checked():
+    # The weights constant lives in __device__ memory; the host function asks for its address.
+    src = lamina.compile(SOURCE, target="cuda").source
+    calls = ("cudaMalloc(", "cudaGetSymbolAddress(", "cudaMemcpy(", "lamina_fn_net(")
+    checked = 0
+    for line in src.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(("static ", "__global__ ")):
+            continue  # prototypes and definitions
+        for call in calls:
+            if call in stripped:
+                assert re.search(r"if \(\(lamina_err = " + re.escape(call), stripped), stripped
+                assert stripped.endswith(("goto fail;", "goto lamina_done;", "goto fail; }")), stripped
+                checked += 1
+    assert "cudaGetSymbolAddress(" in src and checked >= 5
+    # The host function reports failure to lamina_run, which turns it into a failed status.
+    assert re.search(r"^static cudaError_t lamina_fn_net\(", src, re.M)
+    assert "if ((lamina_err = lamina_fn_net(" in src and "return lamina_err;" in src

@@ -166,6 +166,7 @@ class CEmitter:
             self.begin_function(f)
             self.lines = [self.prototype(f) + " {"]
             self.emit_block(f.body.block, 1)
+            self.end_function(f)
             self.lines.append("}")
             bodies.append("\n".join(self.lines))
         return protos + bodies
@@ -178,6 +179,9 @@ class CEmitter:
 
     def begin_function(self, f: func.FuncOp) -> None:
         """Hook for targets that emit functions differently (GPU kernels)."""
+
+    def end_function(self, f: func.FuncOp) -> None:
+        """Hook, before the closing brace, for targets that wrap a function's body in `self.lines`."""
 
     def head(self) -> list[str]:
         head = [

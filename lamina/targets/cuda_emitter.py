@@ -18,6 +18,9 @@ from lamina.runtime.abi import ABI_VERSION, C_TYPES, ModuleSignature
 from lamina.targets.c_emitter import CEmitter, c_scalar_type, mangle
 
 CHECK = "if ((lamina_err = {call}) != cudaSuccess) goto fail;"
+# Inside a host function: on failure, jump to its epilogue, which frees its GPU buffers and
+# returns the error to the caller (lamina_run turns it into a failed status).
+HOST_CHECK = "if ((lamina_err = {call}) != cudaSuccess) goto lamina_done;"
 
 
 class CudaEmitter(CEmitter):
@@ -27,10 +30,27 @@ class CudaEmitter(CEmitter):
         super().__init__(module, symbols, openmp=False)
         self.in_kernel = False
         self.device_scratch: list[str] = []  # buffers the host function allocated on the GPU
+        self.hoisted: list[str] = []  # their declarations, at the top where the epilogue sees them
 
     def begin_function(self, f: func.FuncOp) -> None:
         self.in_kernel = KERNEL_ATTR in f.attributes
         self.device_scratch = []
+        self.hoisted = []
+
+    def end_function(self, f: func.FuncOp) -> None:
+        """A host function's body goes in a block of its own so that a failed CUDA call can jump
+        out of it to the epilogue (C++ forbids a goto into the scope of a declaration it skips,
+        not out of one); the epilogue frees what the body allocated and returns the error."""
+        if self.in_kernel:
+            return
+        head, body = self.lines[0], self.lines[1:]
+        self.lines = [head, "  cudaError_t lamina_err = cudaSuccess;"]
+        self.lines += ["  " + declaration for declaration in self.hoisted]
+        self.lines += ["  {"] + ["  " + line for line in body] + ["  }", "lamina_done:"]
+        for buffer in self.device_scratch:
+            # cudaFree also reports a failure of the kernels still running on the buffer.
+            self.lines.append(f"  {{ cudaError_t lamina_free_err = cudaFree({buffer}); if (lamina_err == cudaSuccess) lamina_err = lamina_free_err; }}")
+        self.lines.append("  return lamina_err;")
 
     def head(self) -> list[str]:
         return [
@@ -48,7 +68,7 @@ class CudaEmitter(CEmitter):
             name = self.names[arg]
             params.append(f"{self.ctype(t)}__restrict__ {name}" if isinstance(t, BufferType) else f"{self.ctype(t)} {name}")
         params.append("const int64_t *__restrict__ lamina_syms")
-        qualifier = "__global__ void" if KERNEL_ATTR in f.attributes else "static void"
+        qualifier = "__global__ void" if KERNEL_ATTR in f.attributes else "static cudaError_t"
         return f"{qualifier} {mangle(f.sym_name.data)}({', '.join(params)})"
 
     def emit_op(self, op: Operation, depth: int) -> None:
@@ -66,10 +86,12 @@ class CudaEmitter(CEmitter):
             raise error_at(op, f"the cuda target does not emit '{name}': GPU code is scalar per thread")
         elif name == "device.alloca" and not self.in_kernel:
             self.emit_device_scratch(op, depth)
-        elif name == "func.return" and not self.in_kernel and self.device_scratch:
-            for buffer in self.device_scratch:
-                self.line(depth, f"cudaFree({buffer});")
-            self.line(depth, "return;")
+        elif name == "func.return" and not self.in_kernel:
+            if depth != 1:  # the body's last statement otherwise: it falls through to the epilogue
+                self.line(depth, "goto lamina_done;")
+        elif name == "device.call" and not self.in_kernel:
+            args = ", ".join([self.n(o) for o in op.operands] + ["lamina_syms"])
+            self.line(depth, HOST_CHECK.format(call=f"{mangle(op.attr('callee'))}({args})"))
         else:
             super().emit_op(op, depth)
 
@@ -83,8 +105,8 @@ class CudaEmitter(CEmitter):
         count = int(np.prod(t.shape)) if t.shape else 1
         ptr = self.fresh("local")
         self.names[op.results[0]] = ptr
-        self.line(depth, f"{self.ctype(t)}{ptr} = NULL;")
-        self.line(depth, f"cudaMalloc((void **)&{ptr}, {count} * sizeof({c_scalar_type(t.element_type)}));")
+        self.hoisted.append(f"{self.ctype(t)}{ptr} = NULL;")
+        self.line(depth, HOST_CHECK.format(call=f"cudaMalloc((void **)&{ptr}, {count} * sizeof({c_scalar_type(t.element_type)}))"))
         self.device_scratch.append(ptr)
 
     def emit_const_buffer(self, op: Operation, depth: int) -> None:
@@ -100,7 +122,7 @@ class CudaEmitter(CEmitter):
             ptr = self.fresh()
             self.names[op.results[0]] = ptr
             self.line(depth, f"{self.ctype(t)}{ptr} = NULL;")
-            self.line(depth, f"cudaGetSymbolAddress((void **)&{ptr}, {cname});")
+            self.line(depth, HOST_CHECK.format(call=f"cudaGetSymbolAddress((void **)&{ptr}, {cname})"))
 
 
 def _count(emitter: CEmitter, shape) -> str:
@@ -133,7 +155,7 @@ def abi_functions(entry: func.FuncOp, signature: ModuleSignature, workspace: Dim
     args = []
     for k, t in enumerate(entry.function_type.inputs.data):
         args.append(f"({em.ctype(t)})dev[{k if k < len(specs) else len(specs)}]")
-    lines.append(f"  {mangle(entry.sym_name.data)}({', '.join(args + ['lamina_syms'])});")
+    lines.append("  " + CHECK.format(call=f"{mangle(entry.sym_name.data)}({', '.join(args + ['lamina_syms'])})"))
     lines.append("  " + CHECK.format(call="cudaGetLastError()"))
     lines.append("  " + CHECK.format(call="cudaDeviceSynchronize()"))
     lines.append(f"  for (int k = {n_in}; k < {len(specs)}; k++) {{ {CHECK.format(call='cudaMemcpy(buffers[k], dev[k], (size_t)bytes[k], cudaMemcpyDeviceToHost)')} }}")
