@@ -42,16 +42,21 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=41)
     p.add_argument("--calls", type=int, default=2000, help="calls per timed round")
     p.add_argument("--no-onnxruntime", action="store_true")
+    p.add_argument("--mlp", action="store_true", help="also the batch-1 MLP of `python -m bench` (call plus compute)")
     args = p.parse_args()
 
-    inputs = {"a": np.ones((1, 4), np.float32), "b": np.full((1, 4), 2.0, np.float32)}
-    cases = {"add 1x4 static": tiny_add(1), "add n x 4 symbolic": tiny_add("n")}
+    add_inputs = {"a": np.ones((1, 4), np.float32), "b": np.full((1, 4), 2.0, np.float32)}
+    cases = {"add 1x4 static": (tiny_add(1), add_inputs), "add n x 4 symbolic": (tiny_add("n"), add_inputs)}
+    if args.mlp:
+        from bench.models import CASES
+
+        cases["mlp batch 1"] = CASES["mlp-b1"].build()
     runners: dict[tuple[str, str], object] = {}
-    for case, model in cases.items():
+    for case, (model, inputs) in cases.items():
         compiled = lamina.compile(model, threads=1)
-        a, b = inputs["a"], inputs["b"]
-        runners[(case, "lamina positional")] = lambda compiled=compiled: compiled(a, b)
-        runners[(case, "lamina dict")] = lambda compiled=compiled: compiled(inputs)
+        ordered = [inputs[n] for n in compiled.input_names]
+        runners[(case, "lamina positional")] = lambda compiled=compiled, ordered=ordered: compiled(*ordered)
+        runners[(case, "lamina dict")] = lambda compiled=compiled, inputs=inputs: compiled(inputs)
         if not args.no_onnxruntime:
             import onnxruntime as ort
 
@@ -59,7 +64,7 @@ def main() -> None:
             opts.intra_op_num_threads = 1
             opts.inter_op_num_threads = 1
             session = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-            runners[(case, "onnxruntime run")] = lambda session=session: session.run(None, inputs)
+            runners[(case, "onnxruntime run")] = lambda session=session, inputs=inputs: session.run(None, inputs)
 
     for fn in runners.values():  # warm-up: first-call allocations, caches
         per_call_us(fn, 200)
