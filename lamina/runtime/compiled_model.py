@@ -32,7 +32,7 @@ WORKSPACE_FN = ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.c_void_p)
 
 # Distinct input shapes remembered per model (each keeps its output shapes and a workspace);
 # a model called with ever new batch sizes starts over rather than growing without bound.
-MAX_BINDINGS = 16
+MAX_BINDINGS = 8
 
 
 def default_threads(threads: int | None) -> int:
