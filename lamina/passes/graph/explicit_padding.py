@@ -3,6 +3,11 @@
 The padded form guards every input read against the borders, which keeps the innermost loop
 from vectorizing; reading from a zero-bordered copy costs one extra pass over the input and
 leaves the conv loops guard-free.
+
+An output row whose width is not a multiple of the vector width (7, 14, 28 in a ResNet) would
+end every row in a scalar tail; the input gets enough extra zero columns on the right that the
+conv computes whole vectors, and a slice drops the extra output columns. The widening costs at
+most lanes-1 columns of work per row (`widen=false` turns it off).
 """
 
 from __future__ import annotations
@@ -16,28 +21,49 @@ from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, RewritePattern
 
 from lamina.passes.graph.support import build
+from lamina.targets.host import host_target
 
 
+def extra_columns(op: Operation, lanes: int) -> int:
+    """Output columns that round a static conv2d output row up to whole vectors."""
+    out = op.results[0].type
+    if lanes <= 1 or not out.is_static or len(out.shape) != 4:
+        return 0
+    width = out.shape[3]
+    return 0 if width % lanes == 0 or width < lanes // 2 else lanes - width % lanes
+
+
+@dataclass
 class PadConvInput(RewritePattern):
+    lanes: int = 1
+
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
         if op.name != "graph.conv2d":
             return
         top, left, bottom, right = op.attr("pads")
-        if not any((top, left, bottom, right)):
+        extra = extra_columns(op, self.lanes)
+        if not any((top, left, bottom, right, extra)):
             return
         x = op.operands[0]
+        right += extra * op.attr("strides")[1]
         padded = build(rewriter, op, "pad", [x], {"pads": [0, 0, top, left, 0, 0, bottom, right]})
         attrs = op.attr_values()
         attrs["pads"] = [0, 0, 0, 0]
         conv = build(rewriter, op, "conv2d", [padded.results[0], *op.operands[1:]], attrs)
-        rewriter.replace(op, [], [conv.results[0]])
+        result = conv.results[0]
+        if extra:
+            width = op.results[0].type.shape[3]
+            result = build(rewriter, op, "slice", [result], {"starts": [0], "ends": [width], "axes": [3]}).results[0]
+        rewriter.replace(op, [], [result])
 
 
 @dataclass(frozen=True)
 class ExplicitPadding(ModulePass):
-    """Padded conv2d becomes pad + unpadded conv2d, so the conv loops vectorize."""
+    """Padded conv2d becomes pad + unpadded conv2d (output rows widened to whole vectors), so the conv loops vectorize."""
 
     name = "explicit-padding"
+    widen: bool = True
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PatternRewriteWalker(PadConvInput(), apply_recursively=False).rewrite_module(op)
+        lanes = host_target().vector_lanes(4) if self.widen else 1
+        PatternRewriteWalker(PadConvInput(lanes), apply_recursively=False).rewrite_module(op)
