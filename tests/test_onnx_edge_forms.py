@@ -19,6 +19,7 @@ TYPES = {
     np.dtype(np.int64): TensorProto.INT64,
     np.dtype(np.int32): TensorProto.INT32,
     np.dtype(np.bool_): TensorProto.BOOL,
+    np.dtype(np.uint8): TensorProto.UINT8,
 }
 
 
@@ -110,3 +111,27 @@ def test_fmod_of_a_finite_value_by_infinity_is_the_value_when_compiled():
         (got,) = lamina.compile(from_onnx(model), target=target, threads=1)(a, b)
         with np.errstate(invalid="ignore"):
             np.testing.assert_array_equal(got, np.fmod(a, b))
+
+
+# ---------------------------------------------------------------- pooling over (D, H, W)
+
+
+@pytest.mark.parametrize(
+    "op,attrs",
+    [
+        ("MaxPool", {"kernel_shape": [2, 3, 2]}),
+        ("MaxPool", {"kernel_shape": [3, 2, 2], "strides": [2, 1, 2], "pads": [1, 0, 1, 1, 1, 0], "dilations": [1, 2, 1]}),
+        ("AveragePool", {"kernel_shape": [2, 2, 3], "pads": [1, 1, 0, 0, 1, 1]}),
+        ("AveragePool", {"kernel_shape": [2, 2, 3], "pads": [1, 1, 0, 0, 1, 1], "count_include_pad": 1}),
+        ("AveragePool", {"kernel_shape": [3, 3, 2], "strides": [2, 2, 2], "ceil_mode": 1}),
+        ("AveragePool", {"kernel_shape": [2, 3, 2], "strides": [2, 2, 2], "pads": [1, 1, 1, 0, 0, 0], "ceil_mode": 1, "count_include_pad": 1}),
+    ],
+)
+def test_pool_over_three_spatial_dims(op, attrs):
+    x = rand(2, 3, 5, 6, 7)
+    assert_matches_onnxruntime(model_of(op, {"x": x}, **attrs), {"x": x}, rtol=1e-5, atol=1e-6)
+
+
+def test_max_pool_of_uint8():
+    x = np.random.default_rng(0).integers(0, 256, (1, 2, 5, 5)).astype(np.uint8)
+    assert_matches_onnxruntime(model_of("MaxPool", {"x": x}, kernel_shape=[2, 2], pads=[1, 1, 0, 0]), {"x": x})

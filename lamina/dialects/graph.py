@@ -209,7 +209,7 @@ TABLE = [
         lowering=rb.conv2d,
         summary="2-D convolution, NCHW input, OIHW weight",
     ),
-    OpRow("max_pool2d", XF, OUT, POOL_ATTRS, traits=PURE, infer=rules.pool2d_rule, fusion="opaque", reference=ref.max_pool2d, lowering=rb.max_pool2d),
+    OpRow("max_pool2d", (Operand("x", dtypes="numeric"),), OUT, POOL_ATTRS, traits=PURE, infer=rules.pool2d_rule, fusion="opaque", reference=ref.max_pool2d, lowering=rb.max_pool2d),
     OpRow(
         "avg_pool2d",
         XF,

@@ -80,6 +80,11 @@ BINARY: dict[str, Callable] = {
     "arith.minimumf": np.minimum,
     "arith.maxsi": np.maximum,
     "arith.minsi": np.minimum,
+    # Unsigned ops: the values are held in numpy's unsigned dtypes, so numpy's own ops fit.
+    "arith.divui": ref.int_div,
+    "arith.remui": _int_remainder,
+    "arith.maxui": np.maximum,
+    "arith.minui": np.minimum,
     "arith.andi": np.bitwise_and,
     "arith.ori": np.bitwise_or,
     "arith.xori": np.bitwise_xor,
@@ -103,8 +108,10 @@ UNARY: dict[str, Callable] = {
     "math.absi": np.abs,
     "math.trunc": np.trunc,
 }
-CASTS = {"arith.index_cast", "arith.sitofp", "arith.fptosi", "arith.extf", "arith.truncf", "arith.extsi", "arith.trunci", "arith.uitofp", "arith.extui"}
-CMPI = {0: np.equal, 1: np.not_equal, 2: np.less, 3: np.less_equal, 4: np.greater, 5: np.greater_equal}
+CASTS = {"arith.index_cast", "arith.sitofp", "arith.fptosi", "arith.extf", "arith.truncf", "arith.extsi", "arith.trunci", "arith.uitofp", "arith.extui", "arith.fptoui"}
+# Signed (2-5) and unsigned (6-9) predicates alike: the operands carry their numpy signedness.
+CMPI = {0: np.equal, 1: np.not_equal, 2: np.less, 3: np.less_equal, 4: np.greater, 5: np.greater_equal,
+        6: np.less, 7: np.less_equal, 8: np.greater, 9: np.greater_equal}  # fmt: skip
 
 
 def _unordered(cmp: Callable) -> Callable:
@@ -184,6 +191,14 @@ class LoopFunction:
                 env[o] = fn(env[a])
 
             return unary
+        if name == "arith.bitcast":
+            dtype = scalar_dtype(op.results[0].type)
+            (a,), (o,) = ins, outs
+
+            def bitcast(env, mask):
+                env[o] = np.asarray(env[a]).view(dtype)
+
+            return bitcast
         if name in ("arith.cmpi", "arith.cmpf"):
             table = CMPI if name == "arith.cmpi" else CMPF
             pred = op.predicate.value.data

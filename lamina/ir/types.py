@@ -38,6 +38,9 @@ i16 = IntegerType(16)
 i32 = IntegerType(32)
 i64 = IntegerType(64)
 u8 = IntegerType(8, signedness=Signedness.UNSIGNED)
+u16 = IntegerType(16, signedness=Signedness.UNSIGNED)
+u32 = IntegerType(32, signedness=Signedness.UNSIGNED)
+u64 = IntegerType(64, signedness=Signedness.UNSIGNED)
 index = IndexType()
 
 ELEMENT_TYPES: dict[str, Attribute] = {
@@ -50,6 +53,9 @@ ELEMENT_TYPES: dict[str, Attribute] = {
     "i32": i32,
     "i64": i64,
     "ui8": u8,
+    "ui16": u16,
+    "ui32": u32,
+    "ui64": u64,
     "index": index,
 }
 _NAME_OF = {v: k for k, v in ELEMENT_TYPES.items()}
@@ -63,6 +69,9 @@ _NUMPY_OF = {
     "i32": np.int32,
     "i64": np.int64,
     "ui8": np.uint8,
+    "ui16": np.uint16,
+    "ui32": np.uint32,
+    "ui64": np.uint64,
     "index": np.int64,
 }
 _ELEMENT_OF_NUMPY = {np.dtype(v): ELEMENT_TYPES[k] for k, v in _NUMPY_OF.items() if k != "index"}
@@ -103,6 +112,11 @@ def is_bool(t: Attribute) -> bool:
 
 def is_integer(t: Attribute) -> bool:
     return isinstance(t, IntegerType | IndexType) and t != i1
+
+
+def is_unsigned(t: Attribute) -> bool:
+    """ui8 ... ui64: compared, divided, widened and converted as unsigned."""
+    return isinstance(t, IntegerType) and t.signedness.data == Signedness.UNSIGNED
 
 
 # ---------------------------------------------------------------- shaped types

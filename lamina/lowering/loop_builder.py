@@ -12,13 +12,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import FloatAttr, IndexType, IntegerAttr
+from xdsl.dialects.builtin import FloatAttr, IndexType, IntegerAttr, IntegerType
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 
 from lamina.dialects.loop import Loop
 from lamina.ir.diagnostics import SourceLocation
 from lamina.ir.dims import Dim
-from lamina.ir.types import BufferType, is_bool, is_float
+from lamina.ir.types import BufferType, is_bool, is_float, is_unsigned
 
 INDEX = IndexType()
 
@@ -52,6 +52,14 @@ class LoopBuilder:
             attr = FloatAttr(float(value), t)
         elif is_bool(t):
             attr = IntegerAttr(1 if value else 0, t)
+        elif is_unsigned(t):
+            # arith.constant takes signless integers: the same bits, then a bitcast.
+            bits = t.width.data
+            signless = IntegerType(bits)
+            wrapped = int(value) % 2**bits
+            wrapped -= 2**bits if wrapped >= 2 ** (bits - 1) else 0
+            c = self.add(arith.ConstantOp(IntegerAttr(wrapped, signless))).result
+            return self.add(arith.BitcastOp(c, t)).result
         else:
             attr = IntegerAttr(int(value), t)
         return self.add(arith.ConstantOp(attr)).result

@@ -9,6 +9,8 @@ text. Operands are named as in the row; a variadic operand's values are `name0`,
 
 from __future__ import annotations
 
+import numpy as np
+
 from lamina.ir.dims import Dim
 from lamina.ir.optable import OpView
 
@@ -96,7 +98,9 @@ def _pool_window(view: OpView) -> tuple[str, str]:
 
 def max_pool2d(view: OpView) -> str:
     window, bounds = _pool_window(view)
-    return f"out[b, c, oy, ox] max= pad(x{window}, -inf) {bounds}"
+    dtype = view.operand_types[0].dtype
+    lowest = "-inf" if np.issubdtype(dtype, np.floating) else str(np.iinfo(dtype).min)
+    return f"out[b, c, oy, ox] max= pad(x{window}, {lowest}) {bounds}"
 
 
 def avg_pool2d(view: OpView) -> str:

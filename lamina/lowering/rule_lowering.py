@@ -20,7 +20,7 @@ from xdsl.ir import Attribute, SSAValue
 
 from lamina.ir.diagnostics import LaminaError, SourceLocation
 from lamina.ir.dims import Dim, dim_add, dim_mul
-from lamina.ir.types import BufferType, f32, f64, i1, i64, is_bool, is_float, is_integer
+from lamina.ir.types import BufferType, f32, f64, i1, i64, is_bool, is_float, is_integer, is_unsigned
 from lamina.lowering.compute_rules import (
     Access,
     BinOp,
@@ -216,22 +216,26 @@ class ScalarEmitter:
         if isinstance(s, IndexType):
             if is_float(t):
                 return add(arith.SIToFPOp(add(arith.IndexCastOp(v, i64)).result, t)).result
+            if is_unsigned(t):  # index_cast takes signless integers only
+                return self.convert(add(arith.IndexCastOp(v, i64)).result, t)
             return add(arith.IndexCastOp(v, t)).result
         if isinstance(t, IndexType):
             if is_float(s):
                 v = add(arith.FPToSIOp(v, i64)).result
-            elif is_bool(s):
-                v = add(arith.ExtUIOp(v, i64)).result
+            elif is_bool(s) or is_unsigned(s):
+                v = self.convert(v, i64)
             return add(arith.IndexCastOp(v, t)).result
         if is_float(s) and is_float(t):
             op = arith.ExtFOp if s.bitwidth < t.bitwidth else arith.TruncFOp
             return add(op(v, t)).result
         if is_float(s):
-            return add(arith.FPToSIOp(v, t)).result
+            return add((arith.FPToUIOp if is_unsigned(t) else arith.FPToSIOp)(v, t)).result
         if is_float(t):
-            return add((arith.UIToFPOp if is_bool(s) else arith.SIToFPOp)(v, t)).result
+            return add((arith.UIToFPOp if is_bool(s) or is_unsigned(s) else arith.SIToFPOp)(v, t)).result
         if s.width.data < t.width.data:
-            return add((arith.ExtUIOp if is_bool(s) else arith.ExtSIOp)(v, t)).result
+            return add((arith.ExtUIOp if is_bool(s) or is_unsigned(s) else arith.ExtSIOp)(v, t)).result
+        if s.width.data == t.width.data:
+            return add(arith.BitcastOp(v, t)).result  # i8 <-> ui8: the same bits
         return add(arith.TruncIOp(v, t)).result
 
     def unify(self, a: Value, b: Value, want: Attribute | None = None) -> tuple[Value, Value]:
@@ -321,6 +325,8 @@ class ScalarEmitter:
             neg = add(arith.SelectOp(self.compare("<", x, zero), minus, x)).result
             return add(arith.SelectOp(self.compare(">", x, zero), one, neg)).result
         if fn == "abs":
+            if is_unsigned(x.type):
+                return x
             return add((math.AbsFOp if is_float(x.type) else math.AbsIOp)(x)).result
         ops = {
             "exp": math.ExpOp, "log": math.LogOp, "sqrt": math.SqrtOp, "rsqrt": math.RsqrtOp,
@@ -350,6 +356,8 @@ class ScalarEmitter:
             return add(arith.SubiOp(a, add(arith.MuliOp(q, b)).result)).result
         cls = {"+": arith.AddiOp, "-": arith.SubiOp, "*": arith.MuliOp, "/": arith.DivSIOp, "%": arith.RemSIOp,
                "max": arith.MaxSIOp, "min": arith.MinSIOp}[op]  # fmt: skip
+        if is_unsigned(t):
+            cls = {"/": arith.DivUIOp, "%": arith.RemUIOp, "max": arith.MaxUIOp, "min": arith.MinUIOp}.get(op, cls)
         if is_bool(t) and op in ("max", "min"):
             cls = arith.OrIOp if op == "max" else arith.AndIOp
         return add(cls(a, b)).result
@@ -375,6 +383,8 @@ class ScalarEmitter:
             pred = {"==": "oeq", "!=": "une", "<": "olt", "<=": "ole", ">": "ogt", ">=": "oge"}[op]
             return self.b.add(arith.CmpfOp(a, b, pred)).result
         pred = {"==": "eq", "!=": "ne", "<": "slt", "<=": "sle", ">": "sgt", ">=": "sge"}[op]
+        if is_unsigned(a.type):
+            pred = pred.replace("s", "u", 1) if pred[0] == "s" else pred
         return self.b.add(arith.CmpiOp(a, b, pred)).result
 
     # -- memory
@@ -455,6 +465,8 @@ def identity(op: str, t: Attribute) -> Literal:
     if is_bool(t):
         return op == "min="
     bits = t.width.data
+    if is_unsigned(t):
+        return 0 if op == "max=" else 2**bits - 1
     return -(2 ** (bits - 1)) if op == "max=" else 2 ** (bits - 1) - 1
 
 

@@ -27,6 +27,9 @@ ONNX_DTYPES = {
     onnx.TensorProto.INT32: np.int32,
     onnx.TensorProto.INT64: np.int64,
     onnx.TensorProto.UINT8: np.uint8,
+    onnx.TensorProto.UINT16: np.uint16,
+    onnx.TensorProto.UINT32: np.uint32,
+    onnx.TensorProto.UINT64: np.uint64,
     onnx.TensorProto.BOOL: np.bool_,
 }
 

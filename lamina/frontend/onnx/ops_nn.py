@@ -6,6 +6,7 @@ import numpy as np
 
 from lamina.frontend.onnx.context import ImportContext, Unsupported, Val, numpy_dtype_of
 from lamina.frontend.onnx.registry import converts
+from lamina.ir.dims import dim_mul
 from lamina.ir.types import element_type_of_numpy
 
 
@@ -122,8 +123,14 @@ def pool(ctx, ins, attrs):
     if attrs.get("ceil_mode", 0):
         extra = _ceil_extra(ctx, x, k, s, d, pads)
         if any(extra) and ctx.node.op_type == "AveragePool" and count_include_pad:
-            raise Unsupported("AveragePool with ceil_mode and count_include_pad")
-        pads = pads[:n] + [p + e for p, e in zip(pads[n:], extra)]
+            # The explicit pads count towards the divisor, ceil_mode's extra end cells do not:
+            # pad with zeros explicitly, then average over the valid cells.
+            x = Val(ssa=ctx.emit("pad", [x], {"pads": [0, 0, *pads[:n], 0, 0, *pads[n:]]}))
+            pads, count_include_pad = [0] * n + extra, False
+        else:
+            pads = pads[:n] + [p + e for p, e in zip(pads[n:], extra)]
+    if n == 3:
+        return out(_pool3d(ctx, x, k, s, d, pads, count_include_pad))
     x2, widened = _as_2d(ctx, x)
     attrs2 = {"kernel": _pairs(k, widened, 1), "strides": _pairs(s, widened, 1), "pads": _pads2d(pads, widened), "dilations": _pairs(d, widened, 1)}
     if ctx.node.op_type == "AveragePool":
@@ -132,6 +139,22 @@ def pool(ctx, ins, attrs):
     else:
         y = ctx.emit("max_pool2d", [x2], attrs2)
     return out(ctx.emit("squeeze", [y], {"axes": [2]}) if widened else y)
+
+
+def _pool3d(ctx, x: Val, k, s, d, pads, count_include_pad: bool):
+    """Pooling over (D, H, W) as two 2-D poolings: over (H, W) with D folded into the channels,
+    then over D with H'*W' as the width. Exact for max, and for averages too: the window is a
+    box, so its (valid) cell count is the product of the per-axis counts."""
+    n_, c, depth, _, _ = ctx.shape(x)
+    is_avg = ctx.node.op_type == "AveragePool"
+    name = "avg_pool2d" if is_avg else "max_pool2d"
+    extra = {"count_include_pad": count_include_pad} if is_avg else {}
+    hw = ctx.emit("reshape", [x], {"shape": [n_, dim_mul(c, depth), *ctx.shape(x)[3:]]})
+    hw = ctx.emit(name, [hw], {"kernel": k[1:], "strides": s[1:], "pads": [pads[1], pads[2], pads[4], pads[5]], "dilations": d[1:], **extra})
+    oh, ow = hw.type.shape[2:]
+    by_depth = ctx.emit("reshape", [hw], {"shape": [n_, c, depth, dim_mul(oh, ow)]})
+    y = ctx.emit(name, [by_depth], {"kernel": [k[0], 1], "strides": [s[0], 1], "pads": [pads[0], 0, pads[3], 0], "dilations": [d[0], 1], **extra})
+    return ctx.emit("reshape", [y], {"shape": [n_, c, y.type.shape[2], oh, ow]})
 
 
 @converts("GlobalAveragePool", "GlobalMaxPool")
