@@ -2,6 +2,7 @@
 
     lamina compile model.onnx -o model.so          lamina compile model.onnx --target c -o out/
     lamina run model.onnx --input x=x.npy --compare onnxruntime
+    lamina run model.onnx --bind shape=shape.npy     (specialise on a shape-deciding input)
     lamina bench model.onnx --vs onnxruntime --threads 2 --json
     lamina inspect model.onnx [--print-ir-after NAME] [--dot]
 """
@@ -42,7 +43,28 @@ def _compile(args, target: str = "llvm"):
         opt_level=getattr(args, "opt_level", 3),
         print_ir_after=set(getattr(args, "print_ir_after", None) or []) or None,
         progress=Progress(args.quiet),
+        bind_inputs=parse_bindings(args.bind) or None,
     )
+
+
+def _load_npy(path: str) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise LaminaError(f"cannot read {path} as a .npy array: {e}") from None
+
+
+def parse_bindings(items: list[str] | None) -> dict[str, np.ndarray]:
+    """--bind NAME=FILE.npy: the ONNX inputs the model is specialised on (`bind_inputs`)."""
+    bound: dict[str, np.ndarray] = {}
+    for item in items or []:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise LaminaError(f"--bind expects NAME=FILE.npy, got '{item}'")
+        if name in bound:
+            raise LaminaError(f"--bind names '{name}' twice")
+        bound[name] = _load_npy(path)
+    return bound
 
 
 def cmd_compile(args) -> int:
@@ -94,10 +116,7 @@ def parse_inputs(items: list[str], model) -> dict[str, np.ndarray]:
             raise LaminaError(f"--input expects NAME=FILE.npy, got '{item}'")
         if name not in model.input_names:
             raise LaminaError(f"unknown input '{name}'; inputs are {model.input_names}")
-        try:
-            given[name] = np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise LaminaError(f"cannot read {path} as a .npy array: {e}") from None
+        given[name] = _load_npy(path)
     return given
 
 
@@ -125,7 +144,8 @@ def cmd_run(args) -> int:
         import onnxruntime as ort
 
         session = ort.InferenceSession(args.model, providers=["CPUExecutionProvider"])
-        expected = session.run(None, inputs)
+        # The bound inputs are constants in lamina's model; onnxruntime gets them as inputs.
+        expected = session.run(None, {**inputs, **parse_bindings(args.bind)})
         worst_abs = worst_rel = 0.0
         for got, exp in zip(outputs, expected):
             diff = np.abs(got.astype(np.float64) - exp.astype(np.float64))
@@ -163,7 +183,8 @@ def cmd_bench(args) -> int:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = model.threads
         session = ort.InferenceSession(args.model, opts, providers=["CPUExecutionProvider"])
-        peers["onnxruntime"] = lambda: session.run(None, inputs)
+        feeds = {**inputs, **parse_bindings(args.bind)}
+        peers["onnxruntime"] = lambda: session.run(None, feeds)
     # Rounds alternate between engines so drifts in clock speed hit both alike.
     samples: dict[str, list[float]] = {"lamina": []}
     samples.update({k: [] for k in peers})
@@ -205,7 +226,7 @@ def cmd_inspect(args) -> int:
         del onnx
     from lamina.compiler import to_graph_module
 
-    module = to_graph_module(args.model)
+    module = to_graph_module(args.model, parse_bindings(args.bind) or None)
     if args.dot:
         from lamina.tools.dot import graph_to_dot
 
@@ -232,6 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("model", help="an .onnx model or a .mlir file in the graph dialect")
         sp.add_argument("--opt-level", type=int, default=3, choices=[0, 1, 2, 3])
         sp.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+        sp.add_argument(
+            "--bind",
+            action="append",
+            metavar="NAME=FILE.npy",
+            help="specialise the ONNX model on this input's value (a shape, axes, sizes ... fed as an input): it becomes a constant and leaves the signature",
+        )
         if threads:
             sp.add_argument("--threads", type=int, default=None, help="threads (default: OMP_NUM_THREADS or all cores)")
 
