@@ -11,6 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 import lamina
 from lamina.frontend.onnx import from_onnx
 from lamina.interpreter.graph import run_function
+from lamina.ir.diagnostics import LaminaError
 
 TYPES = {
     np.dtype(np.float32): TensorProto.FLOAT,
@@ -135,3 +136,49 @@ def test_pool_over_three_spatial_dims(op, attrs):
 def test_max_pool_of_uint8():
     x = np.random.default_rng(0).integers(0, 256, (1, 2, 5, 5)).astype(np.uint8)
     assert_matches_onnxruntime(model_of("MaxPool", {"x": x}, kernel_shape=[2, 2], pads=[1, 1, 0, 0]), {"x": x})
+
+
+# ---------------------------------------------------------------- reductions over empty axes
+
+
+@pytest.mark.parametrize("op", ["ReduceSum", "ReduceProd", "ReduceMax", "ReduceMin", "ReduceL1", "ReduceL2", "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"])
+@pytest.mark.parametrize("axes,keepdims", [([1], 1), ([1], 0), ([2], 1), ([0, 1], 0)])
+def test_reduction_over_an_empty_tensor_is_the_identity_like_onnxruntime(op, axes, keepdims):
+    x = np.zeros((2, 0, 3), np.float32)
+    model = model_of(op, {"x": x}, {"axes": np.array(axes, np.int64)}, opset=18, keepdims=keepdims)
+    with np.errstate(divide="ignore"):
+        assert_matches_onnxruntime(model, {"x": x})
+
+
+@pytest.mark.parametrize("op", ["ReduceMax", "ReduceMin"])
+def test_bool_reduce_max_is_any_and_min_is_all(op):
+    x = np.array([[True, False], [False, False], [True, True]])
+    model = model_of(op, {"x": x}, {"axes": np.array([1], np.int64)}, opset=20, keepdims=0)
+    assert_matches_onnxruntime(model, {"x": x})
+    # onnxruntime refuses a bool reduction over nothing; ONNX's own cases want any() / all().
+    empty = np.zeros((2, 0), np.bool_)
+    (got,) = run_function(from_onnx(model_of(op, {"x": empty}, {"axes": np.array([1], np.int64)}, opset=20)), empty)
+    np.testing.assert_array_equal(got, np.full((2, 1), op == "ReduceMin"))
+
+
+# ---------------------------------------------------------------- Split, Pad
+
+
+@pytest.mark.parametrize("sizes", [[0, 3, 0, 2], [5, 0], [0, 0, 5]])
+def test_split_with_empty_pieces(sizes):
+    x = rand(5, 2)
+    model = model_of("Split", {"x": x}, {"split": np.array(sizes, np.int64)}, n_outputs=len(sizes), opset=18, axis=0)
+    assert_matches_onnxruntime(model, {"x": x})
+
+
+@pytest.mark.parametrize("pads", [[1, 2, 1, 0], [0, 3, 2, 1], [2, 5, 3, 7]])
+def test_pad_wrap(pads):
+    x = rand(3, 4)
+    model = model_of("Pad", {"x": x}, {"pads": np.array(pads, np.int64)}, opset=19, mode="wrap")
+    assert_matches_onnxruntime(model, {"x": x})
+
+
+def test_pad_wrap_with_negative_pads_is_refused_with_the_node_named():
+    model = model_of("Pad", {"x": rand(3, 4)}, {"pads": np.array([0, -1, 1, 2], np.int64)}, opset=19, mode="wrap")
+    with pytest.raises(LaminaError, match=r"node 'y0' \(Pad.*'wrap' with negative pads"):
+        from_onnx(model)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from lamina.frontend.onnx.context import Unsupported, Val
 from lamina.frontend.onnx.registry import converts
+from lamina.ir.types import element_type_of_numpy
 
 DIRECT = {"ReduceSum": "reduce_sum", "ReduceMean": "reduce_mean", "ReduceMax": "reduce_max", "ReduceMin": "reduce_min", "ReduceProd": "reduce_prod"}
 AXES_AS_INPUT_SINCE = {"ReduceSum": 13}
@@ -36,7 +39,11 @@ def reduce(ctx, ins, attrs):
     op = ctx.node.op_type
     a = {"axes": axes, "keepdims": keep}
     if any(isinstance(d, int) and d == 0 for d in ctx.shape(x)):
-        raise Unsupported(f"{op} over an empty tensor")
+        return [Val(const=_empty_reduction(ctx, x, op, axes, keep))]
+    if op in ("ReduceMax", "ReduceMin") and ctx.dtype(x) == np.bool_:
+        # Over bool, max is any and min is all: reduce the values as i8.
+        as_int = ctx.emit("cast", [x], {"to": element_type_of_numpy(np.int8)})
+        return out(ctx.emit("cast", [ctx.emit(DIRECT[op], [as_int], a)], {"to": element_type_of_numpy(np.bool_)}))
     if op in DIRECT:
         return out(ctx.emit(DIRECT[op], [x], a))
     if op == "ReduceL1":
@@ -52,6 +59,39 @@ def reduce(ctx, ins, attrs):
     s = ctx.emit("reduce_sum", [ctx.emit("exp", [ctx.emit("sub", [x, m])])], a)
     m_out = m if keep else ctx.emit("reduce_max", [x], a)
     return out(ctx.emit("add", [ctx.emit("log", [s]), m_out]))
+
+
+def _identity(op: str, dtype: np.dtype):
+    """What a reduction over no elements gives (as onnxruntime does)."""
+    if op in ("ReduceSum", "ReduceL1", "ReduceL2", "ReduceSumSquare"):
+        return 0
+    if op == "ReduceProd":
+        return 1
+    if op in ("ReduceMax", "ReduceMin"):
+        high = op == "ReduceMin"
+        if dtype == np.bool_:
+            return high
+        if np.issubdtype(dtype, np.floating):
+            return np.inf if high else -np.inf
+        return np.iinfo(dtype).max if high else np.iinfo(dtype).min
+    if op in ("ReduceLogSum", "ReduceLogSumExp") and np.issubdtype(dtype, np.floating):
+        return -np.inf  # log of an empty sum
+    if op == "ReduceMean" and np.issubdtype(dtype, np.floating):
+        return np.nan  # 0 / 0
+    raise Unsupported(f"{op} of {dtype} over an empty axis")
+
+
+def _empty_reduction(ctx, x: Val, op: str, axes: list[int], keep: bool) -> np.ndarray:
+    """A reduction of a tensor with a 0-size dim is known at import time: the identity where a
+    reduced axis is empty, an empty result where a kept axis is."""
+    shape = ctx.shape(x)
+    if not all(isinstance(d, int) for d in shape):
+        raise Unsupported(f"{op} over an empty tensor with symbolic dims")
+    rank = len(shape)
+    reduced = {a % rank for a in axes}
+    out_shape = [1 if k in reduced else d for k, d in enumerate(shape) if keep or k not in reduced]
+    dtype = ctx.dtype(x)
+    return np.full(out_shape, _identity(op, dtype), dtype)
 
 
 @converts("ArgMax", "ArgMin")

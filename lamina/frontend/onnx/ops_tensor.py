@@ -145,7 +145,16 @@ def split(ctx, ins, attrs):
         parts = attrs.get("num_outputs", n_out)
         chunk = -(-size // parts)
         sizes = [chunk] * (parts - 1) + [size - chunk * (parts - 1)]
-    return [Val(ssa=v) for v in ctx.emit_many("split", [x], {"axis": axis, "sizes": sizes})]
+    if 0 not in sizes:
+        return [Val(ssa=v) for v in ctx.emit_many("split", [x], {"axis": axis, "sizes": sizes})]
+    # graph.split takes positive sizes: the empty pieces are empty constants.
+    shape = list(ctx.shape(x))
+    if not all(isinstance(d, int) for d in shape):
+        raise Unsupported("Split into empty pieces of a tensor with symbolic dims")
+    empty = np.zeros([0 if k == axis % len(shape) else d for k, d in enumerate(shape)], ctx.dtype(x))
+    nonzero = [n for n in sizes if n]
+    pieces = iter(ctx.emit_many("split", [x], {"axis": axis, "sizes": nonzero}) if len(nonzero) > 1 else [ctx.ssa(x)] * len(nonzero))
+    return [Val(ssa=next(pieces)) if n else Val(const=empty) for n in sizes]
 
 
 def _onnx_slice_bounds(start: int, end: int, step: int, dim: int) -> tuple[int, int]:
@@ -202,7 +211,7 @@ def pad(ctx, ins, attrs):
     mode = attrs.get("mode", "constant")
     if isinstance(mode, bytes):
         mode = mode.decode()
-    if mode not in ("constant", "reflect", "edge"):
+    if mode not in ("constant", "reflect", "edge", "wrap"):
         raise Unsupported(f"Pad mode '{mode}'")
     rank = ctx.rank(x)
     if ctx.opset >= 11:
@@ -221,7 +230,28 @@ def pad(ctx, ins, attrs):
             full[a % rank] = pads[i]
             full[a % rank + rank] = pads[i + k]
         pads = full
+    if mode == "wrap":
+        return out(_wrap_pad(ctx, x, pads))
     return out(ctx.emit("pad", [x], {"pads": pads, "mode": mode, "value": value}))
+
+
+def _wrap_pad(ctx, x: Val, pads: list[int]):
+    """Pad mode 'wrap' (periodic): per padded axis, a gather of (i mod size) for i from -begin
+    to size + end."""
+    rank = ctx.rank(x)
+    if any(p < 0 for p in pads):
+        raise Unsupported("Pad mode 'wrap' with negative pads (cropping)")
+    y = ctx.ssa(x)
+    for axis in range(rank):
+        lo, hi = pads[axis], pads[axis + rank]
+        if lo == 0 and hi == 0:
+            continue
+        size = y.type.shape[axis]
+        if not isinstance(size, int) or size == 0:
+            raise Unsupported("Pad mode 'wrap' on a symbolic or empty axis")
+        indices = np.arange(-lo, size + hi, dtype=np.int64) % size
+        y = ctx.emit("gather", [y, ctx.constant(indices)], {"axis": axis})
+    return y
 
 
 @converts("Expand")
