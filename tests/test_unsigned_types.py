@@ -38,17 +38,10 @@ def expected(a, b):
     return [np.maximum(a, b), np.minimum(a, b), a < b, a >= b, a.astype(np.float64), a.max(keepdims=True), a.min(keepdims=True), b.astype(np.int64)]
 
 
-C_UNSIGNED_CASTS = pytest.mark.xfail(
-    strict=True,
-    reason="c_emitter.py spells the cast of an already unsigned operand 'uuint8_t' "
-    "(c_scalar_type(...).replace('int', 'uint') in arith.cmpi / extui / uitofp); owned by the runtime helper",
-)
-
-
 @pytest.mark.parametrize("t", list(DTYPES))
 
 
-@pytest.mark.parametrize("target", ["llvm", pytest.param("c", marks=C_UNSIGNED_CASTS)])
+@pytest.mark.parametrize("target", ["llvm", "c"])
 def test_unsigned_ops_compiled_match_numpy(t, target):
     a, b = operands(DTYPES[t])
     module = parse_module(program(t))

@@ -68,6 +68,18 @@ def c_scalar_type(t: Attribute) -> str:
     raise TypeError(f"no C type for {t}")
 
 
+def unsigned_c_type(t: Attribute) -> str:
+    """The unsigned C type as wide as integer or index type `t` (or a vector's lanes): what the
+    unsigned ops (divui, shrui, cmpi ult ...) convert their operands to, whatever the signedness
+    of the type the values are declared with."""
+    t = getattr(t, "element_type", t)
+    if isinstance(t, IndexType):
+        return "uint64_t"
+    if isinstance(t, IntegerType):
+        return "bool" if t.width.data == 1 else f"uint{t.width.data}_t"
+    raise TypeError(f"no unsigned C type for {t}")
+
+
 def mangle(name: str) -> str:
     """Model functions live in lamina's namespace: `@main` must not become C's main."""
     return "lamina_fn_" + name
@@ -378,13 +390,16 @@ class CEmitter:
         if name in C_BINARY:
             return f"{args[0]} {C_BINARY[name]} {args[1]}"
         if name == "arith.shrui":
-            ut = c_scalar_type(t).replace("int", "uint", 1)
-            return f"({c_scalar_type(t)})(({ut}){args[0]} >> {args[1]})"
+            return f"({c_scalar_type(t)})(({unsigned_c_type(t)}){args[0]} >> {args[1]})"
+        if name in ("arith.divui", "arith.remui"):
+            ut = unsigned_c_type(t)
+            a, b = f"({ut}){args[0]}", f"({ut}){args[1]}"
+            return f"({c_scalar_type(t)})({args[1]} == 0 ? 0 : {a} {'/' if name == 'arith.divui' else '%'} {b})"
         if name in INTEGER_DIVISION:
             a, b = args
-            if name in ("arith.divsi", "arith.divui"):
+            if name == "arith.divsi":
                 return f"({b} == 0 ? 0 : {a} / {b})"
-            if name in ("arith.remsi", "arith.remui"):
+            if name == "arith.remsi":
                 return f"({b} == 0 ? 0 : {a} % {b})"
             if name == "arith.floordivsi":
                 return f"({b} == 0 ? 0 : ({a} / {b} - (({a} % {b} != 0) && (({a} < 0) != ({b} < 0)))))"
@@ -403,6 +418,9 @@ class CEmitter:
         if name in ("arith.maxsi", "arith.minsi", "arith.maxui", "arith.minui"):
             cmp = ">" if "max" in name else "<"
             x, y = args
+            if name.endswith("ui"):
+                ut = unsigned_c_type(t)
+                return f"((({ut})({x})) {cmp} (({ut})({y})) ? ({x}) : ({y}))"
             return f"(({x}) {cmp} ({y}) ? ({x}) : ({y}))"
         if name == "math.absi":
             return f"(({args[0]}) < 0 ? -({args[0]}) : ({args[0]}))"
@@ -426,8 +444,7 @@ class CEmitter:
             pred = op.predicate.value.data
             a, b = args
             if pred >= 6:
-                operand_type = op.operands[0].type
-                ut = c_scalar_type(getattr(operand_type, "element_type", operand_type)).replace("int", "uint", 1)
+                ut = unsigned_c_type(op.operands[0].type)
                 a, b = f"({ut}){a}", f"({ut}){b}"
             return f"({a} {ICMP[pred]} {b})"
         if name == "arith.select":
@@ -435,9 +452,7 @@ class CEmitter:
             return f"({c} ? {a} : {b})"
         if name in CASTS:
             if name == "arith.uitofp" or name == "arith.extui":
-                operand_type = op.operands[0].type
-                src = c_scalar_type(getattr(operand_type, "element_type", operand_type)).replace("int", "uint", 1)
-                return f"({self.scalar_ctype(t)})({src}){args[0]}"
+                return f"({self.scalar_ctype(t)})({unsigned_c_type(op.operands[0].type)}){args[0]}"
             return f"({self.scalar_ctype(t)}){args[0]}"
         raise error_at(op, f"the c target cannot emit '{name}'")
 
