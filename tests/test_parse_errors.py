@@ -105,7 +105,7 @@ CASES = {
     ),
     "bad element type": (
         body("%c = graph.relu %a : tensor<4xf33>"),
-        2, 24, "unknown element type 'f33' (element types: f16, f32, f64, i1, i8, i16, i32, i64, ui8, index)",
+        2, 24, "unknown element type 'f33' (element types: f16, f32, f64, i1, i8, i16, i32, i64, ui8, ui16, ui32, ui64, index)",
     ),
     "bad shape": (
         body("%c = graph.relu %a : tensor<-4xf32>"),
@@ -113,7 +113,7 @@ CASES = {
     ),
     "bad argument type": (
         "func.func @f(%a: f33) {\n  func.return\n}\n",
-        1, 18, "unknown element type 'f33' (element types: f16, f32, f64, i1, i8, i16, i32, i64, ui8, index)",
+        1, 18, "unknown element type 'f33' (element types: f16, f32, f64, i1, i8, i16, i32, i64, ui8, ui16, ui32, ui64, index)",
     ),
     "result type disagrees with the inferred one": (
         body("%c = graph.relu %a : tensor<5xf32>"),
