@@ -76,6 +76,7 @@ class Schedule:
         self.func = fn
         self.runner = Runner(ScheduleState(fn), seed)
         self.sequence = ScheduleDialect["sequence"].build([], {"target": fn.sym_name.data}, [], [Region(Block())])
+        self._transactions = 0
 
     # -- recording
 
@@ -88,6 +89,9 @@ class Schedule:
         op = cls.build(list(operands), attrs or {}, result_types)
         body = self.sequence.regions[0].block
         body.add_op(op)
+        if self._transactions:
+            self.runner.apply(op)  # the enclosing transaction restores the IR on a refusal
+            return op
         # A refusal found after rewriting began (e.g. tile's reorder) must not leave half a
         # primitive behind: the function is restored from this copy.
         backup = self.func.clone()
@@ -101,19 +105,61 @@ class Schedule:
         return op
 
     @contextmanager
-    def transaction(self):
-        """Primitives inside either all apply or, when one refuses, none: the function and the
-        trace go back to where they were and the LaminaError propagates."""
-        backup = self.func.clone()
+    def transaction(self, nest: Operation | None = None):
+        """Primitives inside either all apply or, when one refuses, none: the IR and the trace
+        go back to where they were and the LaminaError propagates. With `nest` (a top-level
+        loop of the function) only that nest is saved, which is cheap: the primitives inside
+        must rewrite nothing else (split, fuse, reorder, annotations, decompose-reduction do
+        not; what they add beside the nest, index constants, is removed with it)."""
         recorded = len(self.sequence.regions[0].block.ops)
+        block = self.func.body.block
+        if nest is not None:
+            before, after = nest.prev_op, nest.next_op
+            backup = nest.clone()
+        else:
+            backup = self.func.clone()
+        self._transactions += 1
         try:
             yield self
+            # The copy is not needed; erased, it stops counting as a user of the values it read.
+            backup.erase(safe_erase=False)
         except LaminaError:
             for op in list(self.sequence.regions[0].block.ops)[recorded:][::-1]:
                 op.detach()
                 op.erase()
-            self._restore(backup)
+            if nest is None:
+                self._restore(backup)
+            else:
+                self._restore_nest(block, before, after, backup)
             raise
+        finally:
+            self._transactions -= 1
+
+    @contextmanager
+    def without_copies(self):
+        """Primitives inside apply without the copy each otherwise takes to undo a refusal
+        found after rewriting began. Only for primitives that check every precondition first
+        (all but tile): a refusal then leaves the IR as it was, and the LaminaError propagates."""
+        self._transactions += 1
+        try:
+            yield self
+        finally:
+            self._transactions -= 1
+
+    @staticmethod
+    def _restore_nest(block: Block, before: Operation | None, after: Operation | None, backup: Operation) -> None:
+        changed = []
+        op = before.next_op if before is not None else block.first_op
+        while op is not None and op is not after:
+            changed.append(op)
+            op = op.next_op
+        for op in reversed(changed):
+            op.detach()
+            op.erase(safe_erase=False)
+        if after is not None:
+            block.insert_op_before(backup, after)
+        else:
+            block.add_op(backup)
 
     def _restore(self, backup: func.FuncOp) -> None:
         self.module.body.block.insert_op_before(backup, self.func)

@@ -158,9 +158,9 @@ TABLE = (
         "vload",
         (BUF, IDX),
         (Result("value", kind="any"),),
-        (Attr("lanes", "int"),),
+        (Attr("lanes", "int"), Attr("stride", "int", default=1, doc="elements between lanes (llvm target: 1 or 2)")),
         infer=vload_rule,
-        summary="load `lanes` consecutive elements along the last axis",
+        summary="load `lanes` elements along the last axis, `stride` apart",
     ),
     OpRow("vstore", (Operand("value", kind="any"), BUF, IDX), (), infer=no_results, check=store_check, summary="store a vector along the last axis"),
     OpRow(

@@ -24,7 +24,9 @@ from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
 from lamina.ir.diagnostics import LaminaError
-from lamina.lowering.register_tiling import apply_tile, fusable_prefix_trips, fuse_for_threads, plan_tile
+from lamina.lowering.epilogue_fusion import fuse_epilogue
+from lamina.lowering.register_tiling import Tiled, apply_tile, fusable_prefix_trips, fuse_for_threads, plan_tile
+from lamina.passes.schedule.nest import is_block, top_level
 from lamina.schedule import Schedule
 from lamina.targets.host import host_target
 
@@ -138,42 +140,59 @@ def nest_block_label(chain: list[Operation]) -> str | None:
 
 
 def schedule_function(fn: func.FuncOp, vectorize: bool, threads: int) -> func.FuncOp:
-    """A scheduled copy of `fn`, every top-level nest scheduled."""
+    """A scheduled copy of `fn`: register tiles for the contraction nests first, their
+    elementwise epilogues fused into them, then the plain schedule for every other nest."""
     lanes = host_target().vector_lanes(4)
     sch = Schedule(fn)
-    for index in range(sum(1 for op in fn.body.block.ops if op.name == "loop.for")):
-        if not (vectorize and tile_nest(sch, index, top_level_nest(sch, index), lanes, threads)):
-            # A refused tile restores the function from a copy: look the nest up again.
-            schedule_nest(top_level_nest(sch, index), vectorize, threads)
-            spread_over_threads(sch, index, threads)
+    tiles: list[tuple[str, Tiled]] = []
+    if vectorize:
+        for index in range(len(top_level_nests(sch))):
+            tiled = tile_nest(sch, index, lanes, threads)
+            if tiled is not None:
+                tiles.append(tiled)
+    tiled_labels = {label for label, _ in tiles}
+    with sch.without_copies():
+        for label, tiled in tiles:
+            if tiled.anchor is not None:
+                tiled_labels.update(fuse_epilogue(sch, label, tiled.anchor, lanes))
+    for label, tiled in tiles:
+        if not tiled.parallel:
+            serialize(top_level(sch.runner.state.block_named(label, sch.sequence)))
+    for index in range(len(top_level_nests(sch))):
+        nest = top_level_nests(sch)[index]
+        if any(is_block(op) and op.attr("label") in tiled_labels for op in nest.walk()):
+            continue
+        schedule_nest(nest, vectorize, threads)
+        spread_over_threads(sch, index, threads)
     return sch.func
 
 
-def tile_nest(sch: Schedule, index: int, nest: Operation, lanes: int, threads: int) -> bool:
+def top_level_nests(sch: Schedule) -> list[Operation]:
+    return [op for op in sch.func.body.block.ops if op.name == "loop.for"]
+
+
+def tile_nest(sch: Schedule, index: int, lanes: int, threads: int) -> tuple[str, Tiled] | None:
+    """The register tile of the index-th nest when it is a contraction nest the template fits:
+    (its block's label, the result), or None with the nest unchanged."""
+    nest = top_level_nests(sch)[index]
     chain = perfect_nest(nest)
     trips = [_trip_count(l) for l in chain]
     plan = plan_tile(chain, trips, lanes)
     if plan is None:
-        return False
-    parallel = worth_threads(nest, threads)
+        return None
     try:
-        with sch.transaction():
-            parallel = apply_tile(sch, plan, trips, threads, parallel)
+        with sch.transaction(nest):
+            tiled = apply_tile(sch, plan, trips, threads, worth_threads(nest, threads))
     except LaminaError:
-        return False  # a primitive refused: the plain schedule below is always legal
-    if not parallel:
-        serialize(top_level_nest(sch, index))
-    return True
-
-
-def top_level_nest(sch: Schedule, index: int) -> Operation:
-    return [op for op in sch.func.body.block.ops if op.name == "loop.for"][index]
+        return None  # a primitive refused: the plain schedule is always legal
+    return plan.label, tiled
 
 
 def spread_over_threads(sch: Schedule, index: int, threads: int) -> None:
     """A parallel nest whose outermost loop has too few iterations for the threads (a batch of
     one) gets its leading parallel loops fused into one."""
-    chain = perfect_nest(top_level_nest(sch, index))
+    nest = top_level_nests(sch)[index]
+    chain = perfect_nest(nest)
     if chain[0].attr("kind") != "parallel" or len(chain) < 2:
         return
     trips = fusable_prefix_trips(chain, [_trip_count(l) for l in chain])
@@ -183,7 +202,7 @@ def spread_over_threads(sch: Schedule, index: int, threads: int) -> None:
     if label is None or len(trips) < 2:
         return
     try:
-        with sch.transaction():
+        with sch.transaction(nest):
             loops = sch.get_loops(sch.get_block(label))[: len(trips)]
             fuse_for_threads(sch, loops, trips, threads)
     except LaminaError:

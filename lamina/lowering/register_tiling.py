@@ -51,15 +51,31 @@ def _index_uses(value: SSAValue, arg: SSAValue) -> bool:
     return isinstance(owner, Operation) and owner.name.startswith("arith.") and any(_index_uses(o, arg) for o in owner.operands)
 
 
-def _unit_stride(value: SSAValue, arg: SSAValue) -> bool:
-    """value == arg + (something independent of arg)."""
+def _coefficient(value: SSAValue, arg: SSAValue) -> int | None:
+    """c when value == c * arg + (something independent of arg); None when not affine in arg."""
     if value is arg:
-        return True
+        return 1
+    if not _index_uses(value, arg):
+        return 0
     owner = value.owner
-    if isinstance(owner, Operation) and owner.name == "arith.addi":
-        a, b = owner.operands
-        return (_unit_stride(a, arg) and not _index_uses(b, arg)) or (_unit_stride(b, arg) and not _index_uses(a, arg))
-    return False
+    if isinstance(owner, Operation) and owner.name in ("arith.addi", "arith.subi", "arith.muli"):
+        a, b = (_coefficient(o, arg) for o in owner.operands)
+        if a is None or b is None:
+            return None
+        if owner.name == "arith.addi":
+            return a + b
+        if owner.name == "arith.subi":
+            return a - b
+        scale = next((_constant(o) for o in owner.operands if not _index_uses(o, arg)), None)
+        return None if scale is None else (a or b) * scale
+    return None
+
+
+def _constant(value: SSAValue) -> int | None:
+    owner = value.owner
+    if isinstance(owner, Operation) and owner.name == "arith.constant":
+        return owner.properties["value"].value.data
+    return None
 
 
 def _accesses(block_body) -> list[tuple[Operation, list[SSAValue]]]:
@@ -96,13 +112,17 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
     vector = spatial[-1]
     v_arg = iters[vector]
     touching_vector: set[int] = set()
+    written = {op.operands[1] for op in body.ops if op.name == "loop.store"}
     for op, indices in _accesses(body):
         uses = [_index_uses(ix, v_arg) for ix in indices]
         if not any(uses):
             continue
-        if any(uses[:-1]) or not _unit_stride(indices[-1], v_arg):
-            return None  # a strided or gathered vector access: the plain schedule does better
-        if op.name == "loop.load":
+        # Stores and loads move contiguously with the vector loop; loads may step by two (a
+        # strided conv's input, gathered by the llvm target).
+        allowed = (1, 2) if op.name == "loop.load" else (1,)
+        if any(uses[:-1]) or _coefficient(indices[-1], v_arg) not in allowed:
+            return None  # a gathered vector access: the plain schedule does better
+        if op.name == "loop.load" and op.operands[0] not in written:  # the accumulator's own load aside
             touching_vector.update(k for k, arg in enumerate(iters) if any(_index_uses(ix, arg) for ix in indices))
     if trips[vector] is None or trips[vector] < lanes:
         return None
@@ -121,9 +141,14 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
     return TilePlan(block.attr("label"), spatial, reduce, rows, vector, mr, nr)
 
 
-def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: int, parallel: bool) -> bool:
-    """Record and apply the template for `plan` on `sch` (raises LaminaError on a refusal);
-    True when a loop was made the nest's parallel one."""
+@dataclass(frozen=True)
+class Tiled:
+    parallel: bool  # a loop of the nest runs across threads
+    anchor: LoopRV | None  # the innermost loop outside the reduction: one tile per iteration
+
+
+def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: int, parallel: bool) -> Tiled:
+    """Record and apply the template for `plan` on `sch` (raises LaminaError on a refusal)."""
     block = sch.get_block(plan.label)
     loops = sch.get_loops(block)
     # The outermost loops are the ones run across threads: static ones with iterations to share
@@ -168,15 +193,16 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
     if plan.nr < trips[plan.vector]:
         pack_vector_operand(sch.runner.block(block.value, sch.sequence), plan.vector, plan.nr)
     if not (parallel and outer):
-        return False
+        return Tiled(False, outer[-1] if outer else None)
     # Every spatial loop is parallel by kind; the outermost one runs across threads.
-    fuse_for_threads(sch, outer, outer_trips, threads)
-    return True
+    fused, count = fuse_for_threads(sch, outer, outer_trips, threads)
+    return Tiled(True, fused if count == len(outer) else outer[-1])
 
 
-def fuse_for_threads(sch: Schedule, loops: list[LoopRV], trips: list[int | None], threads: int) -> LoopRV:
+def fuse_for_threads(sch: Schedule, loops: list[LoopRV], trips: list[int | None], threads: int) -> tuple[LoopRV, int]:
     """Fuse the shortest prefix of `loops` (consecutive, outermost first) that has at least
-    four iterations per thread, so the static chunks balance; a symbolic extent ends it."""
+    four iterations per thread, so the static chunks balance; a symbolic extent ends it.
+    Returns the loop that runs across threads and how many of `loops` it covers."""
     count, total = 0, 1
     for trip in trips:
         if trip is None:
@@ -186,7 +212,7 @@ def fuse_for_threads(sch: Schedule, loops: list[LoopRV], trips: list[int | None]
         total *= trip
         if total >= 4 * threads:
             break
-    return loops[0] if count == 1 else sch.fuse(*loops[:count])
+    return (loops[0] if count == 1 else sch.fuse(*loops[:count])), count
 
 
 def fusable_prefix_trips(chain: list[Operation], trips: list[int | None]) -> list[int]:
@@ -199,4 +225,4 @@ def fusable_prefix_trips(chain: list[Operation], trips: list[int | None]) -> lis
     return prefix
 
 
-__all__ = ["TilePlan", "plan_tile", "apply_tile", "fuse_for_threads", "fusable_prefix_trips", "LaminaError"]
+__all__ = ["TilePlan", "Tiled", "plan_tile", "apply_tile", "fuse_for_threads", "fusable_prefix_trips", "LaminaError"]

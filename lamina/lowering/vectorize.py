@@ -40,8 +40,9 @@ def _body_ops(block: Block):
         yield op
 
 
-def analyze(var: SSAValue, block: Block, coef: dict[SSAValue, int], varying: set[SSAValue]) -> list[int]:
-    """Check every op; returns the element sizes of the vector values so lanes can be chosen."""
+def analyze(var: SSAValue, block: Block, coef: dict[SSAValue, int], varying: set[SSAValue], max_stride: int = 1) -> list[int]:
+    """Check every op; returns the element sizes of the vector values so lanes can be chosen.
+    Loads may step by up to `max_stride` elements per lane (what the target emits)."""
     sizes: list[int] = []
     for op in _body_ops(block):
         name = op.name
@@ -67,9 +68,9 @@ def analyze(var: SSAValue, block: Block, coef: dict[SSAValue, int], varying: set
             if any(coef.get(x, 0) for x in idx[:-1]):
                 raise NotVectorizable("load varies in an inner-most-but-one axis")
             c = coef.get(idx[-1], 0) if idx else 0
-            if c not in (0, 1):
+            if not 0 <= c <= max_stride:
                 raise NotVectorizable("strided load")
-            if c == 1:
+            if c >= 1:
                 varying.add(op.results[0])
                 sizes.append(numpy_dtype(op.results[0].type).itemsize)
         elif name == "loop.store":
@@ -84,7 +85,7 @@ def analyze(var: SSAValue, block: Block, coef: dict[SSAValue, int], varying: set
                 for a, b in zip(region.block.args, ins):
                     if b in coef:
                         coef[a] = coef[b]
-                sizes += analyze(var, region.block, coef, varying)
+                sizes += analyze(var, region.block, coef, varying, max_stride)
         elif name.startswith("arith.") or name.startswith("math."):
             if any(x in varying for x in ins):
                 if len(op.results) != 1 or name in SCALAR_ONLY or name.endswith(SCALAR_ONLY_SUFFIXES):
@@ -127,7 +128,8 @@ class VectorBody:
         if name == "loop.load":
             ops = [em.values[o] for o in op.operands]
             if op.results[0] in self.varying:
-                self.vectors[op.results[0]] = em.add(Device["vload"].build(ops, {"lanes": self.lanes})).results[0]
+                stride = self.coef.get(op.operands[-1], 1)
+                self.vectors[op.results[0]] = em.add(Device["vload"].build(ops, {"lanes": self.lanes, "stride": stride})).results[0]
             else:
                 em.values[op.results[0]] = em.add(Device["load"].build(ops)).results[0]
         elif name == "loop.store":
@@ -157,8 +159,10 @@ def try_vectorize(lowerer, op: Operation, em, lower: SSAValue, upper: SSAValue) 
     var = body.args[0]
     coef: dict[SSAValue, int] = {var: 1}
     varying: set[SSAValue] = set()
+    # The llvm target gathers stride-2 lanes from two loads (a strided conv's input row).
+    max_stride = 2 if lowerer.target == "llvm" else 1
     try:
-        sizes = analyze(var, body, coef, varying)
+        sizes = analyze(var, body, coef, varying, max_stride)
     except NotVectorizable:
         return False
     if not sizes:

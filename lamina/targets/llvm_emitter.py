@@ -201,8 +201,22 @@ class LLVMEmitter:
     def op_device_vload(self, op, st):
         ptr = self.element_pointer(st, op.operands[0], op.operands[1:])
         vt = llvm_type(op.results[0].type)
-        vptr = st.builder.bitcast(ptr, vt.as_pointer())
-        st.values[op.results[0]] = st.builder.load(vptr, align=self.align(op.operands[0].type))
+        b = st.builder
+        align = self.align(op.operands[0].type)
+        stride = op.attr("stride")
+        if stride == 1:
+            st.values[op.results[0]] = b.load(b.bitcast(ptr, vt.as_pointer()), align=align)
+            return
+        if stride != 2:
+            raise error_at(op, f"the llvm target loads vectors with stride 1 or 2, not {stride}")
+        # Lanes 0, 2, ..., 2(n-1): two n-wide loads, the second shifted back by one so neither
+        # reads past the last element used, then one shuffle picks the even positions.
+        lanes = vt.count
+        first = b.load(b.bitcast(ptr, vt.as_pointer()), align=align)
+        second_ptr = b.gep(ptr, [ir.Constant(I64, lanes - 1)])
+        second = b.load(b.bitcast(second_ptr, vt.as_pointer()), align=align)
+        picks = [2 * l if 2 * l < lanes else lanes + 2 * l - (lanes - 1) for l in range(lanes)]
+        st.values[op.results[0]] = b.shuffle_vector(first, second, ir.Constant(ir.VectorType(I32, lanes), picks))
 
     def op_device_vstore(self, op, st):
         ptr = self.element_pointer(st, op.operands[1], op.operands[2:])
@@ -230,14 +244,13 @@ class LLVMEmitter:
 
     def op_device_const_buffer(self, op, st):
         array = np.ascontiguousarray(op.attr("value"))
-        data = bytearray(array.tobytes())
-        ty = ir.ArrayType(I8, len(data))
+        ty = ir.ArrayType(I8, array.nbytes)
         g = ir.GlobalVariable(self.module, ty, name=f"lamina_const_{self.constants}")
         self.constants += 1
         g.global_constant = True
         g.linkage = "internal"
         g.align = 64
-        g.initializer = ir.Constant(ty, data)
+        g.initializer = ir.FormattedConstant(ty, f'c"{escaped_bytes(array)}"')
         st.values[op.results[0]] = st.builder.bitcast(g, llvm_type(op.results[0].type))
 
     def op_device_broadcast(self, op, st):
@@ -437,6 +450,20 @@ class LLVMEmitter:
         from lamina.targets.llvm_scalar import emit_scalar
 
         st.values[op.results[0]] = emit_scalar(self, op, [self.v(st, o) for o in op.operands], st.builder)
+
+
+HEX_DIGITS = np.frombuffer(b"0123456789ABCDEF", np.uint8)
+
+
+def escaped_bytes(array: np.ndarray) -> str:
+    """The bytes of array as the body of an LLVM `c"..."` string, every byte `\\XX`: built
+    by numpy, since a model's weights are tens of megabytes (llvmlite escapes byte by byte)."""
+    raw = np.frombuffer(array.tobytes(), np.uint8)
+    out = np.empty((raw.size, 3), np.uint8)
+    out[:, 0] = ord("\\")
+    out[:, 1] = HEX_DIGITS[raw >> 4]
+    out[:, 2] = HEX_DIGITS[raw & 15]
+    return out.tobytes().decode("ascii")
 
 
 def constant_value(op: arith.ConstantOp) -> ir.Constant:

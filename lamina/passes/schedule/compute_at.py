@@ -310,7 +310,10 @@ def reverse_compute_at(state: ScheduleState, block: Operation, loop: Operation, 
         raise error_at(at, f"cannot {what}: it must read exactly one buffer written under the loop, it reads {len(produced)}")
     (buffer,) = produced
     producers = writers(fn, buffer)
-    if any(p not in under for p in producers):
+    if block in producers and not _updates_in_place(block, buffer):
+        raise error_at(at, f"cannot {what}: it writes the buffer it reads elsewhere than where it reads it")
+    # A block updating its input in place (a bias add into an output buffer) moves with it.
+    if any(p not in under and p is not block for p in producers):
         raise error_at(at, f"cannot {what}: its input is also written outside the loop")
     fixed = {id(loop_var(l)) for l in [*enclosing_loops(loop), loop]}
     analysis = IndexAnalysis()
@@ -329,7 +332,7 @@ def reverse_compute_at(state: ScheduleState, block: Operation, loop: Operation, 
         or any(kinds[args.index(v)] == REDUCE for v in index)
     ):
         raise error_at(at, f"cannot {what}: it must read its input at distinct spatial iterators")
-    for between in [*nests_between(loop, block), *[b for b in blocks_under(top_level(loop)) if b not in under]]:
+    for between in [*nests_between(loop, block), *[b for b in blocks_under(top_level(loop)) if b not in under and b is not block]]:
         if touches(between, single_store(block, at, what).buffer):
             raise error_at(at, f"cannot {what}: the buffer it writes is used between the loop and the block")
         for read in {a.buffer for a in loads_of(block)}:
@@ -349,6 +352,13 @@ def reverse_compute_at(state: ScheduleState, block: Operation, loop: Operation, 
             iterators.append(("full", (domain[k], c)))
     size_math = IndexMath(top_level(loop))
     _build_nest(state, block, loop.regions[0].block, None, iterators, atoms, size_math, loop)
+
+
+def _updates_in_place(block: Operation, buffer) -> bool:
+    """Every load and store of `buffer` in the block is at one index: element k is read, then
+    written, only by the iteration that owns it."""
+    found = [a for a in accesses(block) if a.buffer is buffer]
+    return all(a.indices == found[0].indices for a in found)
 
 
 @register("compute_at")

@@ -241,16 +241,18 @@ def prune_empty_loops(block: Block | None) -> None:
         block = parent
 
 
+INDEX_MATH = (arith.ConstantOp, arith.AddiOp, arith.SubiOp, arith.MuliOp, arith.FloorDivSIOp, arith.RemSIOp, arith.DivSIOp, arith.CmpiOp, arith.AndIOp)
+
+
 def erase_unused_index_math(ops: Sequence[Operation]) -> None:
-    """Erase pure index ops whose results lost all uses (bound arithmetic of removed loops)."""
-    changed = True
-    while changed:
-        changed = False
-        for op in list(ops):
-            if op.parent is None:
-                continue
-            if isinstance(op, arith.ConstantOp | arith.AddiOp | arith.SubiOp | arith.MuliOp | arith.FloorDivSIOp | arith.RemSIOp | arith.DivSIOp | arith.CmpiOp | arith.AndIOp):
-                if all(not r.uses for r in op.results):
-                    op.detach()
-                    op.erase()
-                    changed = True
+    """Erase pure index ops whose results lost all uses (bound arithmetic of removed loops),
+    and then the ops only those fed: a worklist, so a large function is scanned once."""
+    work = [op for op in ops if isinstance(op, INDEX_MATH)]
+    while work:
+        op = work.pop()
+        if op.parent is None or not isinstance(op, INDEX_MATH) or any(r.uses for r in op.results):
+            continue
+        feeders = [o.owner for o in op.operands if isinstance(o.owner, Operation)]
+        op.detach()
+        op.erase()
+        work.extend(feeders)

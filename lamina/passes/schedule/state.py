@@ -36,14 +36,50 @@ Handle = LoopHandle | BlockHandle | ValueHandle
 
 
 class ScheduleState:
+    """The function a schedule rewrites, and its handles resolved by label.
+
+    Lookups go through an index of label -> op, checked on use (the op must still sit in the
+    function under that label) and rebuilt by one walk when stale, so a schedule of many
+    primitives over a large function does not walk it once per handle."""
+
     def __init__(self, fn: func.FuncOp):
         self.fn = fn
         self.uniquify_loop_labels()
+        self._reindex()
+
+    @property
+    def fn(self) -> func.FuncOp:
+        return self._fn
+
+    @fn.setter
+    def fn(self, fn: func.FuncOp) -> None:
+        self._fn = fn
+        self._where: dict[str, Operation] = {}
+        self._labels: set[str] = set()
+        self._reindex()
+
+    def _reindex(self) -> None:
+        self._where = {op.attr("label"): op for op in self._fn.walk() if is_loop(op) or is_block(op)}
+        self._labels |= set(self._where)
+
+    def _find(self, label: str, wanted) -> Operation | None:
+        op = self._where.get(label)
+        if op is None or not wanted(op) or op.attr("label") != label or not self._inside(op):
+            self._reindex()
+            op = self._where.get(label)
+        return op if op is not None and wanted(op) else None
+
+    def _inside(self, op: Operation) -> bool:
+        node = op.parent_op()
+        while node is not None and node is not self._fn:
+            node = node.parent_op()
+        return node is self._fn
 
     # -- labels
 
     def labels(self) -> set[str]:
-        return {op.attr("label") for op in self.fn.walk() if is_loop(op) or is_block(op)}
+        """Every label in use or handed out (a superset is fine: fresh labels only avoid them)."""
+        return self._labels
 
     def uniquify_loop_labels(self) -> None:
         """Give every loop a label no other loop or block has; blocks keep theirs (their labels
@@ -64,14 +100,17 @@ class ScheduleState:
         """base_0, base_1, ... (TVM's naming of split loops); base itself first when bare."""
         taken = self.labels() if taken is None else taken
         if bare and base not in taken:
-            return base
-        k = 0
-        while f"{base}_{k}" in taken:
-            k += 1
-        return f"{base}_{k}"
+            label = base
+        else:
+            k = 0
+            while f"{base}_{k}" in taken:
+                k += 1
+            label = f"{base}_{k}"
+        self._labels.add(label)
+        return label
 
     def fresh_labels(self, base: str, count: int) -> list[str]:
-        taken = self.labels()
+        taken = set(self.labels())
         out = []
         for _ in range(count):
             label = self.fresh_label(base, taken)
@@ -84,9 +123,9 @@ class ScheduleState:
     def loop(self, handle: Handle, at: Operation) -> Operation:
         if not isinstance(handle, LoopHandle):
             raise error_at(at, f"expected a loop handle, got {describe(handle)}")
-        for op in self.fn.walk():
-            if is_loop(op) and op.attr("label") == handle.label:
-                return op
+        op = self._find(handle.label, is_loop)
+        if op is not None:
+            return op
         raise error_at(at, f"no loop labelled '{handle.label}' in @{self.fn.sym_name.data} (an earlier primitive replaced it)")
 
     def block(self, handle: Handle, at: Operation) -> Operation:
@@ -95,9 +134,9 @@ class ScheduleState:
         return self.block_named(handle.label, at)
 
     def block_named(self, label: str, at: Operation) -> Operation:
-        for op in self.fn.walk():
-            if is_block(op) and op.attr("label") == label:
-                return op
+        op = self._find(label, is_block)
+        if op is not None:
+            return op
         known = sorted(op.attr("label") for op in self.fn.walk() if is_block(op))
         raise error_at(at, f"no block labelled '{label}' in @{self.fn.sym_name.data} (blocks: {', '.join(known) or 'none'})")
 

@@ -2,9 +2,11 @@
 // RUN: lamina-opt %s -p 'lower-graph-to-loop,default-schedule{threads=1}' | filecheck %s --check-prefix=ONE
 // RUN: lamina-opt %s -p 'lower-graph-to-loop,default-schedule{threads=2 vectorize=false}' | filecheck %s --check-prefix=SCALAR
 // RUN: lamina-opt %s -p 'lower-graph-to-loop,default-schedule{vectorize=false gpu=true}' | filecheck %s --check-prefix=GPU
-// The default schedule annotates each nest: the outer spatial loop runs across threads, the
-// innermost spatial loop is vectorized (for matmul that is j: the reduction loop moves outside
-// it, so the vector accumulates along j); one thread keeps every loop serial; gpu binds loops to CUDA axes.
+// The default schedule gives the matmul (a contraction nest) its register tile: the init split
+// off before the reduction, the reduction outside the vectorized j (the vector accumulates
+// along j), the batch loop i (symbolic, so not unrolled) outermost, across threads; the relu
+// after it runs inside the tile (epilogue fusion). One thread keeps every loop serial; gpu
+// binds loops to CUDA axes.
 
 func.func @mm(%x: tensor<n x 16 x f32>, %w: tensor<16 x 12 x f32>) -> tensor<n x 12 x f32> {
   %h = graph.matmul %x, %w : tensor<n x 12 x f32>
@@ -13,11 +15,15 @@ func.func @mm(%x: tensor<n x 16 x f32>, %w: tensor<16 x 12 x f32>) -> tensor<n x
 }
 
 // CPU:      loop.for %{{.*}} {kind = "parallel", label = "i"}
-// CPU:          loop.for %{{.*}} {kind = "parallel", label = "j{{[_0-9]*}}", vectorize = true}
+// CPU-NEXT:   loop.for %{{.*}} {kind = "parallel", label = "j_init", vectorize = true}
+// CPU-NEXT:     loop.block {{.*}}label = "matmul_init"
+// CPU:        loop.for %{{.*}} {kind = "reduction", label = "k"}
+// CPU-NEXT:     loop.for %{{.*}} {kind = "parallel", label = "j", vectorize = true}
 // CPU-NEXT:       loop.block {{.*}}label = "matmul"
-// CPU:      loop.for %{{.*}} {kind = "parallel", label = "i0"}
-// CPU-NEXT:   loop.for %{{.*}} {kind = "parallel", label = "i1", vectorize = true}
-// CPU-NEXT:     loop.block {{.*}}label = "relu"
+// CPU:        loop.for %{{.*}} {kind = "parallel", label = "relu_0"}
+// CPU-NEXT:     loop.for %{{.*}} {kind = "parallel", label = "relu_1", vectorize = true}
+// CPU:            loop.block {{.*}}label = "relu"
+// CPU-NOT:  loop.for
 
 // ONE-NOT:  kind = "parallel"
 // ONE:      loop.for %{{.*}} {label = "i"}
