@@ -144,6 +144,7 @@ def schedule_function(fn: func.FuncOp, vectorize: bool, threads: int) -> func.Fu
     elementwise epilogues fused into them, then the plain schedule for every other nest."""
     lanes = host_target().vector_lanes(4)
     sch = Schedule(fn)
+    hoist_definitions(sch.func)
     tiles: list[tuple[str, Tiled]] = []
     if vectorize:
         for index in range(len(top_level_nests(sch))):
@@ -164,7 +165,29 @@ def schedule_function(fn: func.FuncOp, vectorize: bool, threads: int) -> func.Fu
             continue
         schedule_nest(nest, vectorize, threads)
         spread_over_threads(sch, index, threads)
+    for op in list(sch.func.body.block.ops):
+        if op.name == "loop.const" and not op.results[0].uses:
+            sch.func.body.block.erase_op(op)  # a weight packed into panels: one copy in the binary
     return sch.func
+
+
+HOISTABLE = ("arith.constant", "loop.size", "loop.const", "loop.alloc")
+
+
+def hoist_definitions(fn: func.FuncOp) -> None:
+    """Constants, sizes, weights and buffer allocations to the top of the function, in order.
+    They depend on nothing that runs, and a consumer moved into an earlier nest (epilogue
+    fusion) may then use them there. The memory plan dates a buffer by its uses, not by its
+    allocation, so reuse is unchanged."""
+    block = fn.body.block
+    movable = [op for op in block.ops if op.name in HOISTABLE and all(o.owner.name in HOISTABLE for o in op.operands if isinstance(o.owner, Operation))]
+    first = block.first_op
+    for op in movable:
+        if op is first:
+            first = op.next_op
+            continue
+        op.detach()
+        block.insert_op_before(op, first) if first is not None else block.add_op(op)
 
 
 def top_level_nests(sch: Schedule) -> list[Operation]:

@@ -77,9 +77,6 @@ def pack_vector_operand(block: Operation, vector: int, nr: int) -> bool:
     load.results[0].replace_all_uses_with(packed_load.results[0])
     load.detach()
     load.erase()
-    if not const.results[0].uses:
-        const.detach()  # the weight lives on only as panels: one copy in the binary, not two
-        const.erase()
     return True
 
 

@@ -185,10 +185,10 @@ class LLVMEmitter:
         linear = None
         for d, idx in zip(t.shape, indices):
             i = self.v(st, idx)
-            linear = i if linear is None else b.add(b.mul(linear, self.dim_value(st, d)), i)
+            linear = i if linear is None else b.add(b.mul(linear, self.dim_value(st, d), flags=("nsw",)), i, flags=("nsw",))
         if linear is None:
             linear = ir.Constant(I64, 0)
-        return b.gep(self.v(st, buf), [linear])
+        return b.gep(self.v(st, buf), [linear], inbounds=True)
 
     def op_device_load(self, op, st):
         ptr = self.element_pointer(st, op.operands[0], op.operands[1:])
@@ -321,16 +321,29 @@ class LLVMEmitter:
             return
         self.emit_loop(st, lower, upper, op.attr("step"), op.regions[0].block)
 
-    def outline(self, op: Operation, st: FunctionState, name: str) -> tuple[ir.Function, list[SSAValue]]:
-        """op's loop as `void name(captured..., i64 first, i64 last, i64* symbols)`; returns
-        it and the captured values its callers pass."""
+    def outline(self, op: Operation, st: FunctionState, name: str, per_iteration: bool = False) -> tuple[ir.Function, list[SSAValue]]:
+        """op's loop as `void name(captured..., i64 first, i64 last, i64* symbols)`, or with
+        `per_iteration` its body as `void name(captured..., i64 i, i64* symbols)`; returns it
+        and the captured values its callers pass."""
         free = self.free_values(op)
         # Constants are re-created in the body: as parameters, loop bounds would stop being
         # known and LLVM could no longer unroll or fold the loops they bound.
         constants = [c for c in free if isinstance(c.owner, arith.ConstantOp)]
         captured = [c for c in free if c not in constants]
         types = [self.v(st, c).type for c in captured]
-        return self.outlined_body(name, captured, types, constants, op.regions[0].block, op.attr("step")), captured
+        body = op.regions[0].block
+        bounds = tuple(o.owner.value.value.data if isinstance(o.owner, arith.ConstantOp) else None for o in op.operands[:2])
+        return self.outlined_body(name, captured, types, constants, body, op.attr("step"), per_iteration, bounds), captured
+
+    def assume_in_range(self, b: ir.IRBuilder, iv: ir.Value, bounds: tuple[int | None, int | None]) -> None:
+        """Tell LLVM the iteration's range: without `iv >= 0` it cannot prove the addresses of
+        a register tile's accumulators apart and keeps them in memory."""
+        lower, upper = bounds
+        assume = self.module.globals.get("llvm.assume") or ir.Function(self.module, ir.FunctionType(VOID, [I1]), name="llvm.assume")
+        if lower is not None:
+            b.call(assume, [b.icmp_signed(">=", iv, ir.Constant(I64, lower))])
+        if upper is not None:
+            b.call(assume, [b.icmp_signed("<", iv, ir.Constant(I64, upper))])
 
     def emit_loop(self, st: FunctionState, lower, upper, step: int, body: Block) -> None:
         b = st.builder
@@ -361,14 +374,14 @@ class LLVMEmitter:
         st.builder.call(callee, [self.v(st, o) for o in op.operands] + [st.symbols_ptr])
 
     def op_device_parallel_for(self, op, st):
-        """Outline the body into `void body(captured..., i64 first, i64 last, i64* symbols)` with
-        `noalias` buffers, and run it through `void trampoline(i8* ctx)` under GOMP_parallel; each
-        thread computes its static chunk of [lower, upper) in the trampoline. Passing buffers as
+        """Outline one iteration into `void body(captured..., i64 i, i64* symbols)` with `noalias`
+        buffers, and run it through `void trampoline(i8* ctx)` under GOMP_parallel; each thread
+        loops over its static chunk of [lower, upper) in the trampoline. Passing buffers as
         parameters (not loads from the context struct) keeps `noalias`, without which LLVM keeps
         accumulators in memory and does not hoist loads out of the loops."""
         name = f"{st.fn.name}.parallel{self.outlined}"
         self.outlined += 1
-        body_fn, captured = self.outline(op, st, name)
+        body_fn, captured = self.outline(op, st, name, per_iteration=True)
         ctx_types = [self.v(st, c).type for c in captured] + [I64, I64, I64.as_pointer()]
         ctx_ty = ir.LiteralStructType(ctx_types)
         b = st.builder
@@ -400,16 +413,43 @@ class LLVMEmitter:
         start = tb.add(lower, tb.mul(first, ir.Constant(I64, step)))
         stop = tb.add(lower, tb.mul(last, ir.Constant(I64, step)))
         stop = tb.select(tb.icmp_signed("<", stop, upper), stop, upper)
-        tb.call(body_fn, loaded[:-3] + [start, stop, loaded[-1]])
+        self.emit_call_loop(tb, trampoline, start, stop, step, lambda b, i: b.call(body_fn, loaded[:-3] + [i, loaded[-1]]))
         tb.ret_void()
 
+    @staticmethod
+    def emit_call_loop(b: ir.IRBuilder, fn: ir.Function, start, stop, step: int, call) -> None:
+        pre = b.block
+        header, inner, exit_ = (fn.append_basic_block(n) for n in ("chunk.header", "chunk.body", "chunk.exit"))
+        b.branch(header)
+        b.position_at_end(header)
+        i = b.phi(I64, name="i")
+        i.add_incoming(start, pre)
+        b.cbranch(b.icmp_signed("<", i, stop), inner, exit_)
+        b.position_at_end(inner)
+        call(b, i)
+        i.add_incoming(b.add(i, ir.Constant(I64, step), flags=("nsw",)), b.block)
+        b.branch(header)
+        b.position_at_end(exit_)
+
     def outlined_body(
-        self, name: str, captured: list[SSAValue], types: list[ir.Type], constants: list[SSAValue], body: Block, step: int
+        self,
+        name: str,
+        captured: list[SSAValue],
+        types: list[ir.Type],
+        constants: list[SSAValue],
+        body: Block,
+        step: int,
+        per_iteration: bool = False,
+        range_of: tuple[int | None, int | None] = (None, None),
     ) -> ir.Function:
-        fn = ir.Function(self.module, ir.FunctionType(VOID, types + [I64, I64, I64.as_pointer()]), name=name + ".body")
+        bounds = [I64] if per_iteration else [I64, I64]
+        fn = ir.Function(self.module, ir.FunctionType(VOID, types + bounds + [I64.as_pointer()]), name=name + ".body")
         fn.linkage = "internal"
-        if os.environ.get("LAMINA_PROFILE_KERNELS"):
-            fn.attributes.add("noinline")  # each nest keeps its symbol, so perf reports time per kernel
+        if per_iteration or os.environ.get("LAMINA_PROFILE_KERNELS"):
+            # One iteration stays a function of its own: inlined into the thread's chunk loop,
+            # whose bounds are known only at run time, LLVM no longer keeps a register tile's
+            # accumulators in registers. (The env knob keeps nests apart for perf reports.)
+            fn.attributes.add("noinline")
         for arg, c in zip(fn.args, captured):
             # The raw workspace (bytes) is not marked: views into it may be captured beside it.
             if isinstance(c.type, BufferType) and c.type.element_type != u8:
@@ -420,7 +460,13 @@ class LLVMEmitter:
             inner.values[c] = arg
         for c in constants:
             inner.values[c] = constant_value(c.owner)
-        self.emit_loop(inner, fn.args[-3], fn.args[-2], step, body)
+        if per_iteration:
+            iv = fn.args[-2]
+            inner.values[body.args[0]] = iv
+            self.assume_in_range(inner.builder, iv, range_of)
+            self.emit_block(body, inner)
+        else:
+            self.emit_loop(inner, fn.args[-3], fn.args[-2], step, body)
         inner.builder.ret_void()
         return fn
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import llvmlite.ir as ir
 from xdsl.dialects import arith
+from xdsl.dialects.builtin import IndexType
 from xdsl.ir import Operation
 
 from lamina.ir.arith_predicates import CMPF_PREDICATES, CMPI_PREDICATES
@@ -23,6 +24,7 @@ INT_BINARY = {
     "arith.shrsi": "ashr",
     "arith.shrui": "lshr",
 }
+INDEX_NO_WRAP = ("arith.addi", "arith.subi", "arith.muli")
 # Division by zero is undefined in LLVM; lamina defines x/0 = x%0 = 0 (the interpreter's rule).
 INT_DIVISION = ("arith.divsi", "arith.divui", "arith.remsi", "arith.remui", "arith.floordivsi", "arith.ceildivsi")
 # Intrinsics LLVM lowers for scalars and vectors alike.
@@ -71,6 +73,10 @@ def emit_scalar(em: LLVMEmitter, op: Operation, args: list, b: ir.IRBuilder) -> 
     if name in FLOAT_BINARY:
         return getattr(b, FLOAT_BINARY[name])(args[0], args[1], flags=FAST)
     if name in INT_BINARY:
+        if name in INDEX_NO_WRAP and isinstance(op.results[0].type, IndexType):
+            # Index arithmetic never wraps (it addresses buffers): saying so lets LLVM prove the
+            # accumulators of a register tile apart when a loop bound is only known at run time.
+            return getattr(b, INT_BINARY[name])(args[0], args[1], flags=("nsw",))
         return getattr(b, INT_BINARY[name])(args[0], args[1])
     if name in INT_DIVISION:
         return _guarded_division(b, name, args[0], args[1], rt)
