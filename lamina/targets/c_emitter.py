@@ -280,6 +280,8 @@ class CEmitter:
             self.line(depth, f"{self.n(buf)}[{self.linear(buf, op.operands[2:])}] = {self.n(op.operands[0])};")
         elif name == "device.vload":
             buf = op.operands[0]
+            if op.attr("stride") != 1:
+                raise error_at(op, f"the c target loads vectors of consecutive elements only, not stride {op.attr('stride')}")
             name_ = self.fresh()
             self.names[r[0]] = name_
             self.line(depth, f"{self.ctype(r[0].type)} {name_};")
