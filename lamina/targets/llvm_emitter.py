@@ -346,23 +346,11 @@ class LLVMEmitter:
             b.call(assume, [b.icmp_signed("<", iv, ir.Constant(I64, upper))])
 
     def emit_loop(self, st: FunctionState, lower, upper, step: int, body: Block) -> None:
-        b = st.builder
-        pre = b.block
-        header = b.append_basic_block("loop.header")
-        inner = b.append_basic_block("loop.body")
-        exit_ = b.append_basic_block("loop.exit")
-        b.branch(header)
-        b.position_at_end(header)
-        iv = b.phi(I64, name="i")
-        iv.add_incoming(lower, pre)
-        b.cbranch(b.icmp_signed("<", iv, upper), inner, exit_)
-        b.position_at_end(inner)
-        st.values[body.args[0]] = iv
-        self.emit_block(body, st)
-        nxt = b.add(iv, ir.Constant(I64, step), flags=("nsw",))
-        iv.add_incoming(nxt, b.block)
-        b.branch(header)
-        b.position_at_end(exit_)
+        def emit_body(iv: ir.Value) -> None:
+            st.values[body.args[0]] = iv
+            self.emit_block(body, st)
+
+        counted_loop(st.builder, lower, upper, step, emit_body)
 
     def op_device_if(self, op, st):
         b = st.builder
@@ -413,23 +401,8 @@ class LLVMEmitter:
         start = tb.add(lower, tb.mul(first, ir.Constant(I64, step)))
         stop = tb.add(lower, tb.mul(last, ir.Constant(I64, step)))
         stop = tb.select(tb.icmp_signed("<", stop, upper), stop, upper)
-        self.emit_call_loop(tb, trampoline, start, stop, step, lambda b, i: b.call(body_fn, loaded[:-3] + [i, loaded[-1]]))
+        counted_loop(tb, start, stop, step, lambda i: tb.call(body_fn, loaded[:-3] + [i, loaded[-1]]))
         tb.ret_void()
-
-    @staticmethod
-    def emit_call_loop(b: ir.IRBuilder, fn: ir.Function, start, stop, step: int, call) -> None:
-        pre = b.block
-        header, inner, exit_ = (fn.append_basic_block(n) for n in ("chunk.header", "chunk.body", "chunk.exit"))
-        b.branch(header)
-        b.position_at_end(header)
-        i = b.phi(I64, name="i")
-        i.add_incoming(start, pre)
-        b.cbranch(b.icmp_signed("<", i, stop), inner, exit_)
-        b.position_at_end(inner)
-        call(b, i)
-        i.add_incoming(b.add(i, ir.Constant(I64, step), flags=("nsw",)), b.block)
-        b.branch(header)
-        b.position_at_end(exit_)
 
     def outlined_body(
         self,
@@ -496,6 +469,24 @@ class LLVMEmitter:
         from lamina.targets.llvm_scalar import emit_scalar
 
         st.values[op.results[0]] = emit_scalar(self, op, [self.v(st, o) for o in op.operands], st.builder)
+
+
+def counted_loop(b: ir.IRBuilder, lower: ir.Value, upper: ir.Value, step: int, emit_body) -> None:
+    """for (i = lower; i < upper; i += step) emit_body(i), at b's position; b ends after it."""
+    pre = b.block
+    header = b.append_basic_block("loop.header")
+    inner = b.append_basic_block("loop.body")
+    exit_ = b.append_basic_block("loop.exit")
+    b.branch(header)
+    b.position_at_end(header)
+    iv = b.phi(I64, name="i")
+    iv.add_incoming(lower, pre)
+    b.cbranch(b.icmp_signed("<", iv, upper), inner, exit_)
+    b.position_at_end(inner)
+    emit_body(iv)
+    iv.add_incoming(b.add(iv, ir.Constant(I64, step), flags=("nsw",)), b.block)
+    b.branch(header)
+    b.position_at_end(exit_)
 
 
 HEX_DIGITS = np.frombuffer(b"0123456789ABCDEF", np.uint8)
