@@ -68,35 +68,40 @@ def vector_exp(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
     return b.select(b.fcmp_unordered("uno", x, x), x, result)
 
 
-def vector_erf(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
+def _odd_function(b: ir.IRBuilder, x: ir.Value, cutoff: float, series: list[float], scale: float, away) -> ir.Value:
+    """f(x) of an odd f: scale * x * series(x^2) for |x| < cutoff, else `away(|x|, x^2)` given
+    x's sign; NaN stays NaN."""
     t = x.type
     module = b.module
     ax = b.call(_intrinsic(module, "llvm.fabs", t, 1), [x])
-    # |x| < 0.5: 2/sqrt(pi) * (x - x^3/3 + x^5/10 - x^7/42 + x^9/216 - x^11/1320)
     x2 = b.fmul(x, x)
-    series = [1.0, -1 / 3, 1 / 10, -1 / 42, 1 / 216, -1 / 1320]
-    small = b.fmul(b.fmul(x, _horner(b, x2, series)), _splat(t, 2 / math.sqrt(math.pi)))
-    # otherwise 1 - t (a1 + t (a2 + ...)) e^(-x^2)
-    tt = b.fdiv(_splat(t, 1.0), b.fadd(_splat(t, 1.0), b.fmul(ax, _splat(t, 0.3275911))))
-    q = b.fmul(tt, _horner(b, tt, [0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429]))
-    large = b.fsub(_splat(t, 1.0), b.fmul(q, vector_exp(b, b.fneg(x2))))
-    large = b.call(_intrinsic(module, "llvm.copysign", t, 2), [large, x])
-    result = b.select(b.fcmp_ordered("<", ax, _splat(t, 0.5)), small, large)
+    near = b.fmul(b.fmul(x, _horner(b, x2, series)), _splat(t, scale))
+    far = b.call(_intrinsic(module, "llvm.copysign", t, 2), [away(ax, x2), x])
+    result = b.select(b.fcmp_ordered("<", ax, _splat(t, cutoff)), near, far)
     return b.select(b.fcmp_unordered("uno", x, x), x, result)
+
+
+def vector_erf(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
+    t = x.type
+
+    def away(ax, x2):  # 1 - t (a1 + t (a2 + ...)) e^(-x^2)
+        tt = b.fdiv(_splat(t, 1.0), b.fadd(_splat(t, 1.0), b.fmul(ax, _splat(t, 0.3275911))))
+        q = b.fmul(tt, _horner(b, tt, [0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429]))
+        return b.fsub(_splat(t, 1.0), b.fmul(q, vector_exp(b, b.fneg(x2))))
+
+    # |x| < 0.5: 2/sqrt(pi) * (x - x^3/3 + x^5/10 - x^7/42 + x^9/216 - x^11/1320)
+    return _odd_function(b, x, 0.5, [1.0, -1 / 3, 1 / 10, -1 / 42, 1 / 216, -1 / 1320], 2 / math.sqrt(math.pi), away)
 
 
 def vector_tanh(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
     t = x.type
-    module = b.module
-    ax = b.call(_intrinsic(module, "llvm.fabs", t, 1), [x])
+
+    def away(ax, x2):  # 1 - 2 / (e^(2|x|) + 1)
+        e = vector_exp(b, b.fmul(ax, _splat(t, 2.0)))
+        return b.fsub(_splat(t, 1.0), b.fdiv(_splat(t, 2.0), b.fadd(e, _splat(t, 1.0))))
+
     # |x| < 0.25: x - x^3/3 + 2x^5/15 - 17x^7/315 + 62x^9/2835
-    x2 = b.fmul(x, x)
-    small = b.fmul(x, _horner(b, x2, [1.0, -1 / 3, 2 / 15, -17 / 315, 62 / 2835]))
-    e = vector_exp(b, b.fmul(ax, _splat(t, 2.0)))
-    large = b.fsub(_splat(t, 1.0), b.fdiv(_splat(t, 2.0), b.fadd(e, _splat(t, 1.0))))
-    large = b.call(_intrinsic(module, "llvm.copysign", t, 2), [large, x])
-    result = b.select(b.fcmp_ordered("<", ax, _splat(t, 0.25)), small, large)
-    return b.select(b.fcmp_unordered("uno", x, x), x, result)
+    return _odd_function(b, x, 0.25, [1.0, -1 / 3, 2 / 15, -17 / 315, 62 / 2835], 1.0, away)
 
 
 VECTOR_MATH = {"math.exp": vector_exp, "math.erf": vector_erf, "math.tanh": vector_tanh}
