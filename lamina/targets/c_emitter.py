@@ -361,6 +361,9 @@ class CEmitter:
             v = value.value.data
             if isinstance(t, IntegerType) and t.width.data == 1:
                 return "true" if v else "false"
+            if v == -(2**63):
+                # C has no literal for INT64_MIN: 9223372036854775808 itself does not fit in long long.
+                return f"({self.ctype(t)})(-9223372036854775807LL - 1)"
             return f"({self.ctype(t)}){v}LL" if isinstance(t, (IndexType, IntegerType)) and abs(v) > 2**31 - 1 else f"({self.ctype(t)}){v}"
         raise error_at(op, f"the c target cannot emit the constant {value}")
 
