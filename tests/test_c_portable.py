@@ -16,7 +16,7 @@ from lamina.interpreter.graph import run_function
 from lamina.ir.printer import print_module
 from lamina.parser import parse_module
 from lamina.runtime.loader import LoadedModel
-from lamina.testing import graph_functions, inputs_for
+from lamina.testing import assert_results_match, graph_functions, inputs_for
 
 pytestmark = pytest.mark.skipif(not any(os.access(os.path.join(d, "cc"), os.X_OK) for d in os.environ.get("PATH", "").split(os.pathsep)), reason="no cc")
 
@@ -62,16 +62,6 @@ def build_portable(model, tmp_path) -> LoadedModel:
     return lamina.load(str(library), threads=1)
 
 
-def assert_same(got, want):
-    assert len(got) == len(want)
-    for g, w in zip(got, want):
-        assert g.shape == w.shape and g.dtype == w.dtype
-        if np.issubdtype(w.dtype, np.floating):
-            np.testing.assert_allclose(g, w, rtol=2e-4, atol=2e-5, equal_nan=True)
-        else:
-            np.testing.assert_array_equal(g, w)
-
-
 def test_mixed_vector_code_builds_as_plain_c99(tmp_path):
     module = parse_module(MIXED)
     model = lamina.compile(MIXED, target="c", threads=1)
@@ -83,8 +73,8 @@ def test_mixed_vector_code_builds_as_plain_c99(tmp_path):
         w = rng.standard_normal((16, 16)).astype(np.float32)
         k = rng.integers(-5, 5, (n, 16)).astype(np.int32)
         vector = model(x, w, k)
-        assert_same(portable(x, w, k), vector)
-        assert_same(vector, run_function(module, x, w, k))
+        assert_results_match(portable(x, w, k), vector)
+        assert_results_match(vector, run_function(module, x, w, k))
 
 
 def test_source_without_vectors_has_no_second_branch():
@@ -99,4 +89,4 @@ def test_random_programs_agree_in_both_branches(tmp_path_factory, module):
     inputs = inputs_for(module, seed=0, symbols={"n": 3})
     model = lamina.compile(module, target="c", threads=1)
     portable = build_portable(model, tmp_path_factory.mktemp("portable"))
-    assert_same(portable(*inputs), model(*inputs))
+    assert_results_match(portable(*inputs), model(*inputs))

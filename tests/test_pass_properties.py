@@ -26,7 +26,7 @@ from lamina.ir.diagnostics import LaminaError, capture_warnings
 from lamina.ir.types import f32
 from lamina.ir.verify import verify_op_tree
 from lamina.passes.registry import available_passes
-from lamina.testing import graph_functions, inputs_for
+from lamina.testing import assert_results_match, graph_functions, inputs_for
 from lamina.tools.opt import parse_pipeline_spec
 
 GRAPH_PASSES = ["canonicalize", "fold-constants", "cse", "dce", "shape-infer"]
@@ -133,17 +133,6 @@ def sprinkled_functions(draw, max_ops: int = 5) -> ModuleOp:
     return module
 
 
-def assert_same_results(before, after):
-    assert len(before) == len(after)
-    for b, a in zip(before, after):
-        assert a.shape == b.shape and a.dtype == b.dtype
-        if np.issubdtype(b.dtype, np.floating):
-            # folding and rewriting may reassociate float arithmetic
-            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6, equal_nan=True)
-        else:
-            np.testing.assert_array_equal(a, b)
-
-
 SPECIAL_FLOATS = np.array([np.nan, np.inf, -np.inf, -0.0, 0.0], dtype=np.float32)
 
 
@@ -170,7 +159,7 @@ def check_pipeline(module: ModuleOp, pipeline: str) -> None:
                 p.apply(make_context(), module)
                 verify_op_tree(module, f"after {p.name}")
         for inputs, expected in zip(input_sets, before):
-            assert_same_results(expected, run_function(module, *inputs))
+            assert_results_match(expected, run_function(module, *inputs), rtol=1e-5, atol=1e-6)
 
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
