@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from xdsl.ir import Operation, SSAValue
 
 from lamina.dialects.loop import REDUCE
-from lamina.ir.diagnostics import LaminaError
 from lamina.lowering.pack_operands import pack_vector_operand
 from lamina.schedule import LoopRV, Schedule
 
@@ -225,4 +224,4 @@ def fusable_prefix_trips(chain: list[Operation], trips: list[int | None]) -> lis
     return prefix
 
 
-__all__ = ["TilePlan", "Tiled", "plan_tile", "apply_tile", "fuse_for_threads", "fusable_prefix_trips", "LaminaError"]
+__all__ = ["TilePlan", "Tiled", "plan_tile", "apply_tile", "fuse_for_threads", "fusable_prefix_trips"]
