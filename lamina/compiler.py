@@ -39,6 +39,8 @@ def pipeline(opt_level: int, threads: int, target: str = "llvm") -> list[str]:
     else:
         vectorize = "true" if opt_level > 0 else "false"
         stages.append(f"default-schedule{{vectorize={vectorize} threads={threads}}}")
+        if opt_level > 0:
+            stages.append("unswitch-guards")
     stages.append(f"lower-loop-to-device{{target={target}}}")
     return stages
 

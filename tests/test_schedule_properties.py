@@ -4,6 +4,7 @@ that verifies and that the loop interpreter runs to the same results (symbolic s
 values); the recorded trace replays to identical IR."""
 
 import numpy as np
+from xdsl.context import Context
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,7 @@ from lamina.ir.printer import print_module
 from lamina.ir.verify import verify_op_tree
 from lamina.lowering.graph_to_loop import lower_module
 from lamina.parser import parse_module
+from lamina.passes.loop.unswitch_guards import UnswitchGuards
 from lamina.passes.schedule.nest import is_block
 from lamina.schedule import Schedule, apply_trace
 from lamina.testing import graph_functions, inputs_for
@@ -95,6 +97,16 @@ def run_all(compiled, inputs_list):
     return [compiled.run(inputs) for inputs in inputs_list]
 
 
+def assert_unswitched_computes(sch: Schedule, expected, inputs_list) -> None:
+    """The guards the schedule's splits left, unswitched, still compute the same."""
+    unswitched = sch.module.clone()
+    UnswitchGuards().apply(Context(), unswitched)
+    verify_op_tree(unswitched)
+    for want_outputs, got_outputs in zip(expected, run_all(compile_function(unswitched), inputs_list)):
+        for want, out in zip(want_outputs, got_outputs):
+            np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-5, equal_nan=True, err_msg="unswitched:\n" + sch.trace_text())
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(graph_functions(max_ops=4), st.data())
 def test_random_schedules_refuse_or_preserve_results(graph, data):
@@ -116,6 +128,7 @@ def test_random_schedules_refuse_or_preserve_results(graph, data):
             np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-5, equal_nan=True, err_msg=sch.trace_text())
     replayed = apply_trace(loops, next(iter(parse_module(sch.trace_text()).ops)))
     assert print_module(replayed) == print_module(sch.module)
+    assert_unswitched_computes(sch, expected, inputs_list)
 
 
 MATMUL_CHAIN = """
@@ -173,3 +186,4 @@ def test_reduction_schedules_on_random_matmul_chains(m, k, n, split_by, steps, d
             np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-5, err_msg=sch.trace_text())
     replayed = apply_trace(loops, next(iter(parse_module(sch.trace_text()).ops)))
     assert print_module(replayed) == print_module(sch.module)
+    assert_unswitched_computes(sch, expected, inputs_list)

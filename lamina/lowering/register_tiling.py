@@ -12,7 +12,9 @@ with the init split off before the reduction loops (decompose-reduction). `v` is
 spatial loop; it must index every access it appears in as the last, unit-stride index, so the
 vector loads are contiguous. `m` is a spatial loop that the vector operand does not depend on
 (matmul's row, conv's output channel): each vector load then feeds MR multiply-adds. MR*NR/lanes
-accumulators fill the 16 vector registers of AVX2 less the operands.
+accumulators fill the 16 vector registers of AVX2 less the operands. When MR does not divide
+the rows (512 rows in tiles of 6, a symbolic batch) the split guards the last tile; the pass
+unswitch-guards then gives every full tile a guard-free copy of the body.
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from lamina.schedule import LoopRV, Schedule
 ACCUMULATOR_REGISTERS = 12
 # The widest register tile row: more unrolled rows only add broadcasts per vector load.
 MAX_ROWS = 8
+# The fewest cycles one reduction step of a tile takes: the FMA latency (4-5 on AVX2 cores) and
+# the loop around it; measured, tiles of fewer than ~12 accumulators leave FMA slots idle.
+MIN_STEP_CYCLES = 6
 
 
 @dataclass(frozen=True)
@@ -129,15 +134,38 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
     if nr == 0:
         nr = trips[vector] if trips[vector] <= 4 * lanes else lanes
     vectors = -(-nr // lanes)
-    candidates = [i for i in spatial if i != vector and trips[i] is not None and trips[i] > 1]
-    reusing = [i for i in candidates if i not in touching_vector]
-    pool = reusing or candidates
+    limit = max(1, min(MAX_ROWS, ACCUMULATOR_REGISTERS // vectors))
+    others = [i for i in spatial if i != vector and (trips[i] is None or trips[i] > 1)]
+    reusing = [i for i in others if i not in touching_vector]
+    # Rows that reuse each vector load: a static loop first (the longest), then one of symbolic
+    # extent (a batch); loops the vector operand depends on only when nothing else is left.
+    static_reusing = [i for i in reusing if trips[i] is not None]
+    symbolic_reusing = [i for i in reusing if trips[i] is None]
+    touching = [i for i in others if i not in reusing and trips[i] is not None]
     rows, mr = -1, 1
-    if pool:
-        rows = max(pool, key=lambda i: (trips[i], i))
-        limit = max(1, min(MAX_ROWS, ACCUMULATOR_REGISTERS // vectors))
-        mr = next(f for f in range(min(limit, trips[rows]), 0, -1) if trips[rows] % f == 0)
+    if static_reusing or not symbolic_reusing:
+        pool = static_reusing or touching
+        if pool:
+            rows = max(pool, key=lambda i: (trips[i], i))
+            mr = row_factor(trips[rows], limit, vectors)
+    else:
+        rows, mr = symbolic_reusing[-1], limit
     return TilePlan(block.attr("label"), spatial, reduce, rows, vector, mr, nr)
+
+
+def row_factor(trip: int, limit: int, vectors: int) -> int:
+    """The rows of a tile over a loop of `trip` iterations, by a cycle estimate per step of the
+    reduction: a tile issues MR * vectors FMAs (two per cycle), loads MR + vectors operands
+    (two per cycle) and takes at least MIN_STEP_CYCLES. A factor that does not
+    divide leaves a partial last tile, which runs the guarded body (counted twice): a full-height
+    tile may still win over a small divisor (512 rows: 85 tiles of 6 and one of 2 beat 128 of
+    4), since unswitch-guards gives the full tiles a guard-free body."""
+
+    def cycles(f: int) -> float:
+        per_tile = max(f * vectors / 2, MIN_STEP_CYCLES, (f + vectors) / 2)
+        return (trip // f + 2 * (trip % f != 0)) * per_tile
+
+    return min(range(min(limit, trip), 0, -1), key=lambda f: (cycles(f), trip % f != 0))
 
 
 @dataclass(frozen=True)
@@ -160,11 +188,17 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
     outer: list[LoopRV] = [loops[i] for i in static]
     outer_trips: list[int | None] = [trips[i] for i in static]
     inner: list[LoopRV] = []
-    if plan.rows >= 0:
+    symbolic_rows = plan.rows >= 0 and trips[plan.rows] is None
+    if symbolic_rows:
+        # A batch of rows: split (its last tile guarded) and kept inside the vector loop's
+        # panels, so each panel is reused by every row tile.
+        m_outer, m_inner = sch.split(loops[plan.rows], [None, plan.mr])
+        inner.append(m_inner)
+    elif plan.rows >= 0:
         if plan.mr > 1 and plan.mr < trips[plan.rows]:
             m_outer, m_inner = sch.split(loops[plan.rows], [None, plan.mr])
             outer.append(m_outer)
-            outer_trips.append(trips[plan.rows] // plan.mr)
+            outer_trips.append(-(-trips[plan.rows] // plan.mr))
             inner.append(m_inner)
         elif plan.mr > 1:
             inner.append(loops[plan.rows])
@@ -178,6 +212,9 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
     else:
         v_inner = loops[plan.vector]
     inner.append(v_inner)
+    if symbolic_rows:
+        outer.append(m_outer)
+        outer_trips.append(None)
     outer += [loops[i] for i in symbolic + single]
     outer_trips += [trips[i] for i in symbolic + single]
     reduce = [loops[i] for i in plan.reduce]

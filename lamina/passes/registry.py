@@ -28,6 +28,7 @@ PASS_MODULES = (
     "lamina.lowering.graph_to_loop",
     "lamina.passes.loop.simplify_indices",
     "lamina.lowering.default_schedule",
+    "lamina.passes.loop.unswitch_guards",
     "lamina.lowering.loop_to_device",
     "lamina.passes.schedule.apply_schedule",
 )

@@ -1,7 +1,7 @@
 // RUN: lamina-opt %s -p 'lower-graph-to-loop,simplify-indices,default-schedule{threads=2}' | filecheck %s
 // A static matmul gets a register tile: columns j split by 16 (vectorized: two AVX2 vectors),
-// rows i split by 4 (unrolled: 4 x 2 accumulators), the init split off before the reduction k,
-// the 16 row blocks run across the threads. The bias add and the relu after it merge into one
+// rows i split by 6 (unrolled: 6 x 2 accumulators; the last of the 11 row tiles has 4 rows and
+// is guarded), the init split off before the reduction k, the row tiles run across the threads. The bias add and the relu after it merge into one
 // block computed inside the tile (epilogue fusion), on 4x16 elements at a time.
 
 // CHECK-LABEL: func.func @dense
@@ -9,7 +9,7 @@
 // CHECK-NEXT:    loop.for %{{.*}} {kind = "parallel", label = "j_0"}
 // CHECK:         loop.block {{.*}}label = "matmul_init"
 // CHECK:         loop.for %{{.*}} {kind = "reduction", label = "k"}
-// CHECK-NEXT:      loop.for %{{.*}} {kind = "parallel", label = "i_1", unroll = 4}
+// CHECK-NEXT:      loop.for %{{.*}} {kind = "parallel", label = "i_1", unroll = 6}
 // CHECK-NEXT:        loop.for %{{.*}} {kind = "parallel", label = "j_1", vectorize = true}
 // CHECK:               loop.block {{.*}}label = "matmul", iter_kinds = "SSR"
 // CHECK:         loop.for %{{.*}} {kind = "parallel", label = "add_0"}

@@ -1,0 +1,28 @@
+// RUN: lamina-opt %s -p lower-graph-to-loop,default-schedule{threads=1},unswitch-guards | filecheck %s
+// A symbolic batch split into register tiles of 6 rows guards every row of the last tile. The
+// pass tests the guard once per tile, at the tile's last row, and runs a guard-free copy of the
+// tile (labels suffixed _full) when it holds; the guarded original runs otherwise.
+
+// CHECK-LABEL: func.func @batch
+// CHECK:         %[[N:.*]] = loop.size "n" : index
+// CHECK:         loop.for %{{.*}}, %{{.*}} {label = "i_0"} (%[[IO:.*]]: index) {
+// CHECK:           %[[LAST:.*]] = arith.constant 5 : index
+// CHECK:           arith.muli %[[IO]], %{{.*}} : index
+// CHECK:           arith.muli %[[N]], %{{.*}} : index
+// CHECK:           %[[ALL:.*]] = arith.cmpi slt, %{{.*}}, %{{.*}} : i1
+// CHECK-NEXT:      %[[TRUE:.*]] = arith.constant true : i1
+// CHECK-NEXT:      %[[SOME:.*]] = arith.xori %[[ALL]], %[[TRUE]] : i1
+// CHECK-NEXT:      loop.if %[[ALL]] () {
+// CHECK-NOT:         loop.if
+// CHECK:             loop.block {{.*}} {label = "matmul_init_full"
+// CHECK-NOT:         loop.if
+// CHECK:             loop.block {{.*}} {label = "matmul_full"
+// CHECK:           loop.if %[[SOME]] () {
+// CHECK:             loop.if
+// CHECK-NEXT:          loop.block {{.*}} {label = "matmul_init"
+// CHECK:             loop.if
+// CHECK-NEXT:          loop.block {{.*}} {label = "matmul"
+func.func @batch(%a: tensor<n x 8 x f32>, %b: tensor<8 x 16 x f32>) -> tensor<n x 16 x f32> {
+  %y = graph.matmul %a, %b : tensor<n x 16 x f32>
+  func.return %y : tensor<n x 16 x f32>
+}
