@@ -1,5 +1,6 @@
 """`default-schedule`: the schedule a loop function gets when nobody wrote one.
 
+- Elementwise chains merge into one nest first (`lamina.lowering.elementwise_fusion`).
 - A contraction nest (matmul, batched matmul, conv2d, pooling: spatial loops around reduction
   loops over one block) gets a register tile applied with the schedule primitives
   (`lamina.lowering.register_tiling`): split, reorder, decompose-reduction, unroll, vectorize,
@@ -24,6 +25,7 @@ from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
 from lamina.ir.diagnostics import LaminaError
+from lamina.lowering.elementwise_fusion import fuse_elementwise
 from lamina.lowering.epilogue_fusion import fuse_epilogue
 from lamina.lowering.register_tiling import Tiled, apply_tile, fusable_prefix_trips, fuse_for_threads, plan_tile
 from lamina.passes.schedule.nest import is_block, top_level
@@ -147,6 +149,7 @@ def schedule_function(fn: func.FuncOp, vectorize: bool, threads: int) -> func.Fu
     hoist_definitions(sch.func)
     tiles: list[tuple[str, Tiled]] = []
     if vectorize:
+        fuse_elementwise(sch)
         for index in range(len(top_level_nests(sch))):
             tiled = tile_nest(sch, index, lanes, threads)
             if tiled is not None:

@@ -179,8 +179,8 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
     block = sch.get_block(plan.label)
     loops = sch.get_loops(block)
     # The outermost loops are the ones run across threads: static ones with iterations to share
-    # first; then loops of symbolic extent (a batch), which reuse the panel of the vector operand
-    # the loops outside them select; single-iteration loops last.
+    # first, then the row tiles and panels; then loops of symbolic extent (a batch), which
+    # reuse the panel the loops outside them select; single-iteration loops last.
     rest = [i for i in plan.spatial if i not in (plan.rows, plan.vector)]
     static = [i for i in rest if trips[i] is not None and trips[i] > 1]
     symbolic = [i for i in rest if trips[i] is None]
@@ -188,33 +188,29 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
     outer: list[LoopRV] = [loops[i] for i in static]
     outer_trips: list[int | None] = [trips[i] for i in static]
     inner: list[LoopRV] = []
-    symbolic_rows = plan.rows >= 0 and trips[plan.rows] is None
-    if symbolic_rows:
-        # A batch of rows: split (its last tile guarded) and kept inside the vector loop's
-        # panels, so each panel is reused by every row tile.
-        m_outer, m_inner = sch.split(loops[plan.rows], [None, plan.mr])
-        inner.append(m_inner)
-    elif plan.rows >= 0:
-        if plan.mr > 1 and plan.mr < trips[plan.rows]:
+    row_loops: list[tuple[LoopRV, int | None]] = []  # the row tiles' loop, when it is an outer loop
+    if plan.rows >= 0:
+        trip = trips[plan.rows]
+        if plan.mr > 1 and (trip is None or plan.mr < trip):
             m_outer, m_inner = sch.split(loops[plan.rows], [None, plan.mr])
-            outer.append(m_outer)
-            outer_trips.append(-(-trips[plan.rows] // plan.mr))
+            row_loops.append((m_outer, None if trip is None else -(-trip // plan.mr)))
             inner.append(m_inner)
         elif plan.mr > 1:
             inner.append(loops[plan.rows])
         else:
-            outer.append(loops[plan.rows])
-            outer_trips.append(trips[plan.rows])
+            row_loops.append((loops[plan.rows], trip))
+    panel_loops: list[tuple[LoopRV, int | None]] = []
     if plan.nr < trips[plan.vector]:
         v_outer, v_inner = sch.split(loops[plan.vector], [None, plan.nr])
-        outer.append(v_outer)
-        outer_trips.append(-(-trips[plan.vector] // plan.nr))
+        panel_loops.append((v_outer, -(-trips[plan.vector] // plan.nr)))
     else:
         v_inner = loops[plan.vector]
     inner.append(v_inner)
-    if symbolic_rows:
-        outer.append(m_outer)
-        outer_trips.append(None)
+    # A batch of rows (symbolic) goes inside the panels, so each panel serves every row tile.
+    symbolic_rows = plan.rows >= 0 and trips[plan.rows] is None
+    for loop, trip in (panel_loops + row_loops) if symbolic_rows else (row_loops + panel_loops):
+        outer.append(loop)
+        outer_trips.append(trip)
     outer += [loops[i] for i in symbolic + single]
     outer_trips += [trips[i] for i in symbolic + single]
     reduce = [loops[i] for i in plan.reduce]

@@ -1,8 +1,9 @@
 // RUN: lamina-opt %s -p 'lower-graph-to-loop,simplify-indices,default-schedule{threads=2}' | filecheck %s
 // A static matmul gets a register tile: columns j split by 16 (vectorized: two AVX2 vectors),
 // rows i split by 6 (unrolled: 6 x 2 accumulators; the last of the 11 row tiles has 4 rows and
-// is guarded), the init split off before the reduction k, the row tiles run across the threads. The bias add and the relu after it merge into one
-// block computed inside the tile (epilogue fusion), on 4x16 elements at a time.
+// is guarded), the init split off before the reduction k, the row tiles run across the
+// threads. The bias add is inlined into the relu after it (elementwise fusion), and that block
+// is computed inside the tile (epilogue fusion), on 6x16 elements at a time.
 
 // CHECK-LABEL: func.func @dense
 // CHECK:       loop.for %{{.*}} {kind = "parallel", label = "i_0"}
@@ -12,12 +13,12 @@
 // CHECK-NEXT:      loop.for %{{.*}} {kind = "parallel", label = "i_1", unroll = 6}
 // CHECK-NEXT:        loop.for %{{.*}} {kind = "parallel", label = "j_1", vectorize = true}
 // CHECK:               loop.block {{.*}}label = "matmul", iter_kinds = "SSR"
-// CHECK:         loop.for %{{.*}} {kind = "parallel", label = "add_0"}
-// CHECK-NEXT:      loop.for %{{.*}} {kind = "parallel", label = "add_1", vectorize = true}
-// CHECK:             loop.block {{.*}}label = "add"
+// CHECK:         loop.for %{{.*}} {kind = "parallel", label = "relu_0"}
+// CHECK-NEXT:      loop.for %{{.*}} {kind = "parallel", label = "relu_1", vectorize = true}
+// CHECK:             loop.block {{.*}}label = "relu"
 // CHECK:               arith.addf
 // CHECK:               arith.maximumf
-// CHECK-NOT:   label = "relu"
+// CHECK-NOT:   label = "add"
 func.func @dense(%x: tensor<64x32xf32>, %w: tensor<32x48xf32>, %b: tensor<48xf32>) -> tensor<64x48xf32> {
   %h = graph.matmul %x, %w : tensor<64x48xf32>
   %a = graph.add %h, %b : tensor<64x48xf32>
