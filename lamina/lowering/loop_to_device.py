@@ -139,10 +139,10 @@ class LoopToDevice:
             if op.name != "loop.alloc" or op.attr("scope") == "local" and op.results[0].type.is_static:
                 continue
             t: BufferType = op.results[0].type
-            first = last = self.top_index(op, position)
-            for use in op.results[0].uses:
-                k = self.top_index(use.operation, position)
-                first, last = min(first, k), max(last, k)
+            # Dated by its uses, not by the alloc: the default schedule hoists every alloc to
+            # the top of the function, which would make every buffer live from the start.
+            steps = [self.top_index(use.operation, position) for use in op.results[0].uses]
+            first, last = (min(steps), max(steps)) if steps else (self.top_index(op, position),) * 2
             size = dim_product([*t.shape, numpy_dtype(t.element_type).itemsize])
             found.append((op, BufferLife(f"buf{len(found)}", size, first, last)))
         return found
