@@ -158,6 +158,14 @@ def test_convs_tile_widen_and_fuse_and_compute_the_convolution(target, c, o, hw,
     np.testing.assert_allclose(got, conv_reference(x, w, bias, stride, pad), rtol=1e-4, atol=1e-4)
 
 
+def test_tiles_under_one_reduction_loop_take_12_accumulators_under_several_8():
+    """96 rows divide by 6 and by 4: a matmul (one reduction loop) gets 6 x 2 vectors, a conv
+    (channels x window) 4 x 2, the most LLVM keeps in registers across nested reductions."""
+    assert "unroll = 6" in scheduled_ir(matmul_text(96, 40, 32))
+    text, _ = conv_text(8, 96, 16, 3, 1, 1)
+    assert "unroll = 4" in scheduled_ir(text)
+
+
 def test_strided_conv_is_tiled_and_its_epilogue_fused():
     text, _ = conv_text(8, 16, 28, 3, 2, 1)
     ir = scheduled_ir(text)

@@ -29,6 +29,9 @@ from lamina.schedule import LoopRV, Schedule
 
 # Vector registers the accumulators may take (AVX2 has 16; the rest hold operands).
 ACCUMULATOR_REGISTERS = 12
+# Under more than one reduction loop (conv: channels x window), LLVM's LICM keeps 8 accumulators
+# in registers but leaves 12 in memory (measured: 2.5x slower), so such tiles take 8.
+NESTED_REDUCTION_ACCUMULATORS = 8
 # The widest register tile row: more unrolled rows only add broadcasts per vector load.
 MAX_ROWS = 8
 # The fewest cycles one reduction step of a tile takes: the FMA latency (4-5 on AVX2 cores) and
@@ -134,7 +137,8 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
     if nr == 0:
         nr = trips[vector] if trips[vector] <= 4 * lanes else lanes
     vectors = -(-nr // lanes)
-    limit = max(1, min(MAX_ROWS, ACCUMULATOR_REGISTERS // vectors))
+    accumulators = ACCUMULATOR_REGISTERS if len(reduce) == 1 else NESTED_REDUCTION_ACCUMULATORS
+    limit = max(1, min(MAX_ROWS, accumulators // vectors))
     others = [i for i in spatial if i != vector and (trips[i] is None or trips[i] > 1)]
     reusing = [i for i in others if i not in touching_vector]
     # Rows that reuse each vector load: a static loop first (the longest), then one of symbolic
