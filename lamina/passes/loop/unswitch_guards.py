@@ -268,11 +268,12 @@ def _relabel(ops: list[Operation]) -> None:
                 op.properties["label"] = StringAttr(op.attr("label") + COPY_SUFFIX)
 
 
-def version(host: Operation, guards: list[Operation], tests: list[tuple[Affine, str]]) -> list[Operation]:
-    """H's body becomes: if all guards hold, a copy without them; else the body as it was."""
+def version(host: Operation, guarded: list[tuple[Operation, list[tuple[Affine, str]]]]) -> list[Operation]:
+    """H's body becomes: if all guards hold, a copy without them; else the body with each
+    guard turned into the bounds of its loop where it can be (`tighten`), as it was otherwise."""
     emit = Emitter(host)
     originals = _body_ops(emit.block)  # before the condition's arithmetic goes in
-    all_hold = emit.holds(tests)
+    all_hold = emit.holds([test for _, tests in guarded for test in tests])
     not_all = emit.add(arith.XOrIOp(all_hold, emit.const(1, I1)))
     mapping: dict[SSAValue, SSAValue] = {}
     copies = [op.clone(value_mapper=mapping) for op in originals]
@@ -283,10 +284,71 @@ def version(host: Operation, guards: list[Operation], tests: list[tuple[Affine, 
     versions = [_if(all_hold, copies), _if(not_all, originals)]
     for op in versions:
         emit.block.insert_op_before(op, terminator)
-    for guard in guards:
+    emit.anchor = versions[0]  # the partial tile's bounds go before both versions
+    for guard, tests in guarded:
         _inline_guard(in_copy[id(guard)])
+        tighten(emit, guard, tests)
     _relabel(copies)
     return versions
+
+
+def _guarded_loop(guard: Operation, var: SSAValue) -> Operation | None:
+    """The loop of `var` when the path from it down to the guard holds nothing else: each loop
+    body on the way is the next loop (or the guard) plus index arithmetic."""
+    loop = var.block.parent_op()
+    node = loop
+    while node is not guard:
+        rest = [op for op in _body_ops(node.regions[0].block) if not op.name.startswith("arith.")]
+        if len(rest) != 1 or rest[0].name not in ("loop.for", "loop.if"):
+            return None
+        node = rest[0]
+        if node.name == "loop.if" and node is not guard:
+            return None
+    return loop
+
+
+def tighten(emit: Emitter, guard: Operation, tests: list[tuple[Affine, str]]) -> bool:
+    """In the partial tile, `if (rest + v < 0)` around everything under v's loop becomes that
+    loop's bound (v < -rest), not unrolled, moved outside the reduction loops right around it:
+    a 6-row tile with 1 valid row then runs 1 row with its accumulators in registers, instead
+    of 6 guarded rows with theirs in memory."""
+    variables = {v for form, _ in tests for v in form.vars}
+    if len(variables) != 1 or any(form.vars[v] != 1 for form, _ in tests for v in form.vars):
+        return False
+    (var,) = variables
+    loop = _guarded_loop(guard, var)
+    if loop is None:
+        return False
+    lower, upper = loop.operands
+    for form, need in tests:
+        rest = Affine(form.const, {}, form.atoms)
+        # rest + v < 0 (or <= 0): v < -rest (+1); rest + v >= 0 (or > 0): v >= -rest (+1)
+        bound = emit.extreme(rest.scaled(-1).plus(Affine(1 if need in ("max<=0", "min>0") else 0)), True)
+        if need.startswith("max"):
+            upper = emit.add(arith.MinSIOp(upper, bound))
+        else:
+            lower = emit.add(arith.MaxSIOp(lower, bound))
+    loop.operands = [lower, upper]
+    loop.properties.pop("unroll", None)
+    _inline_guard(guard)
+    _hoist_over_reductions(loop)
+    return True
+
+
+def _hoist_over_reductions(loop: Operation) -> None:
+    """Swap the loop with each reduction loop right around it whose body is only this loop, so
+    the accumulators of one row stay in registers across the whole reduction."""
+    from lamina.passes.schedule.loops import _permute
+
+    while True:
+        parent = loop.parent_op()
+        if parent is None or parent.name != "loop.for" or parent.attr("kind") != "reduction":
+            return
+        if _body_ops(parent.regions[0].block) != [loop] or parent.attr("step") != 1 or loop.attr("step") != 1:
+            return
+        _permute([parent, loop], [1, 0])
+        # The headers moved, not the ops: the same row loop is now the outer op.
+        loop = parent
 
 
 def unswitch_nest(nest: Operation) -> int:
@@ -305,16 +367,15 @@ def unswitch_nest(nest: Operation) -> int:
         if chosen is None:
             return versions
         guard, host, tests = chosen
-        group, all_tests = [guard], list(tests)
+        group = [(guard, tests)]
         for other in pending:
             if other is guard or other in done or not host.is_ancestor(other):
                 continue
             found = _guard_tests(other)
             if found is not None and found[0] is host:
-                group.append(other)
-                all_tests += found[1]
-        done.update(version(host, group, all_tests))
-        done.update(group)
+                group.append((other, found[1]))
+        done.update(version(host, group))
+        done.update(g for g, _ in group)
         versions += 1
     return versions
 

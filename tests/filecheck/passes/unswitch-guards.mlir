@@ -1,7 +1,9 @@
 // RUN: lamina-opt %s -p lower-graph-to-loop,default-schedule{threads=1},unswitch-guards | filecheck %s
 // A symbolic batch split into register tiles of 6 rows guards every row of the last tile. The
 // pass tests the guard once per tile, at the tile's last row, and runs a guard-free copy of the
-// tile (labels suffixed _full) when it holds; the guarded original runs otherwise.
+// tile (labels suffixed _full) when it holds. Otherwise the tile's rows are bounded by what is
+// left of the batch, min(6, n - 6 io), and that row loop (no longer unrolled) moves outside the
+// reduction, so each row's accumulators stay in registers across k.
 
 // CHECK-LABEL: func.func @batch
 // CHECK:         %[[N:.*]] = loop.size "n" : index
@@ -12,16 +14,20 @@
 // CHECK:           %[[ALL:.*]] = arith.cmpi slt, %{{.*}}, %{{.*}} : i1
 // CHECK-NEXT:      %[[TRUE:.*]] = arith.constant true : i1
 // CHECK-NEXT:      %[[SOME:.*]] = arith.xori %[[ALL]], %[[TRUE]] : i1
-// CHECK-NEXT:      loop.if %[[ALL]] () {
+// CHECK:           arith.minsi
+// CHECK:           loop.if %[[ALL]] () {
 // CHECK-NOT:         loop.if
 // CHECK:             loop.block {{.*}} {label = "matmul_init_full"
 // CHECK-NOT:         loop.if
 // CHECK:             loop.block {{.*}} {label = "matmul_full"
 // CHECK:           loop.if %[[SOME]] () {
-// CHECK:             loop.if
-// CHECK-NEXT:          loop.block {{.*}} {label = "matmul_init"
-// CHECK:             loop.if
-// CHECK-NEXT:          loop.block {{.*}} {label = "matmul"
+// CHECK-NEXT:        loop.for %{{.*}}, %{{.*}} {label = "i_1_init"}
+// CHECK-NOT:         loop.if
+// CHECK:             loop.block {{.*}} {label = "matmul_init"
+// CHECK:             loop.for %{{.*}}, %{{.*}} {label = "i_1"}
+// CHECK-NEXT:          loop.for %{{.*}}, %{{.*}} {kind = "reduction", label = "k"}
+// CHECK-NOT:           loop.if
+// CHECK:                 loop.block {{.*}} {label = "matmul"
 func.func @batch(%a: tensor<n x 8 x f32>, %b: tensor<8 x 16 x f32>) -> tensor<n x 16 x f32> {
   %y = graph.matmul %a, %b : tensor<n x 16 x f32>
   func.return %y : tensor<n x 16 x f32>
