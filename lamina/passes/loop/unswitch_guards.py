@@ -14,8 +14,12 @@ with those guards removed runs, otherwise the original body:
     loop.for %io ... {                    loop.for %io ... {
       loop.for %k ... {                     %all = io * 6 + 5 < n
         loop.for %ii 0..6 {        ==>      loop.if %all { <body, no guard> }
-          loop.if (io*6+ii < n) {...}       loop.if !%all { <body as it was> }
+          loop.if (io*6+ii < n) {...}       loop.if !%all { <body, ii < min(6, n - io*6)> }
                                           }
+
+In the partial tile's copy a guard on one split variable becomes that loop's bound, and the
+loop (no longer unrolled) moves outside the reduction loops right around it, so each remaining
+row keeps its accumulators in registers (`tighten`); other guards stay as they were.
 
 Conditions handled: `cmpi slt|sle|sgt|sge` of affine index expressions (add, sub, multiply by
 a constant) and `andi` of such tests. A guard that is not of that form stays where it is.
@@ -34,6 +38,7 @@ from xdsl.transforms.dead_code_elimination import region_dce
 
 from lamina.dialects.loop import Loop
 from lamina.ir.arith_predicates import CMPI_PREDICATES
+from lamina.passes.schedule.loops import _permute as permute_headers
 
 INDEX = IndexType()
 I1 = IntegerType(1)
@@ -338,15 +343,13 @@ def tighten(emit: Emitter, guard: Operation, tests: list[tuple[Affine, str]]) ->
 def _hoist_over_reductions(loop: Operation) -> None:
     """Swap the loop with each reduction loop right around it whose body is only this loop, so
     the accumulators of one row stay in registers across the whole reduction."""
-    from lamina.passes.schedule.loops import _permute
-
     while True:
         parent = loop.parent_op()
         if parent is None or parent.name != "loop.for" or parent.attr("kind") != "reduction":
             return
         if _body_ops(parent.regions[0].block) != [loop] or parent.attr("step") != 1 or loop.attr("step") != 1:
             return
-        _permute([parent, loop], [1, 0])
+        permute_headers([parent, loop], [1, 0])
         # The headers moved, not the ops: the same row loop is now the outer op.
         loop = parent
 
