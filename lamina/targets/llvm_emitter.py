@@ -3,7 +3,7 @@
 Every device function becomes an LLVM function whose buffers are `noalias` pointers and whose
 last parameter is the symbol table (`i64*`, values of the symbolic dims in module order).
 `device.parallel_for` bodies are outlined into functions run by libgomp's `GOMP_parallel`, each
-thread taking one static chunk. The ABI wrappers (`lamina_run`, ...) come from
+thread claiming iterations one at a time. The ABI wrappers (`lamina_run`, ...) come from
 `lamina.targets.abi_wrappers`.
 """
 
@@ -364,19 +364,20 @@ class LLVMEmitter:
     def op_device_parallel_for(self, op, st):
         """Outline one iteration into `void body(captured..., i64 i, i64* symbols)` with `noalias`
         buffers, and run it through `void trampoline(i8* ctx)` under GOMP_parallel; each thread
-        loops over its static chunk of [lower, upper) in the trampoline. Passing buffers as
+        claims iterations of [lower, upper) one at a time from a counter in the context. Passing buffers as
         parameters (not loads from the context struct) keeps `noalias`, without which LLVM keeps
         accumulators in memory and does not hoist loads out of the loops."""
         name = f"{st.fn.name}.parallel{self.outlined}"
         self.outlined += 1
         body_fn, captured = self.outline(op, st, name, per_iteration=True)
-        ctx_types = [self.v(st, c).type for c in captured] + [I64, I64, I64.as_pointer()]
+        ctx_types = [self.v(st, c).type for c in captured] + [I64, I64, I64.as_pointer(), I64]
         ctx_ty = ir.LiteralStructType(ctx_types)
         b = st.builder
         eb = ir.IRBuilder(st.entry)
         eb.position_before(st.entry.terminator)
         ctx = eb.alloca(ctx_ty)
-        fields = [self.v(st, c) for c in captured] + [self.v(st, op.operands[0]), self.v(st, op.operands[1]), st.symbols_ptr]
+        # The last field counts the iterations the threads have claimed.
+        fields = [self.v(st, c) for c in captured] + [self.v(st, op.operands[0]), self.v(st, op.operands[1]), st.symbols_ptr, ir.Constant(I64, 0)]
         for i, val in enumerate(fields):
             b.store(val, b.gep(ctx, [ir.Constant(I32, 0), ir.Constant(I32, i)]))
         trampoline = ir.Function(self.module, ir.FunctionType(VOID, [I8P]), name=name)
@@ -388,20 +389,24 @@ class LLVMEmitter:
 
         tb = ir.IRBuilder(trampoline.append_basic_block("entry"))
         cptr = tb.bitcast(trampoline.args[0], ctx_ty.as_pointer())
-        loaded = [tb.load(tb.gep(cptr, [ir.Constant(I32, 0), ir.Constant(I32, i)])) for i in range(len(ctx_types))]
-        lower, upper = loaded[-3], loaded[-2]
+        loaded = [tb.load(tb.gep(cptr, [ir.Constant(I32, 0), ir.Constant(I32, i)])) for i in range(len(ctx_types) - 1)]
+        claimed = tb.gep(cptr, [ir.Constant(I32, 0), ir.Constant(I32, len(ctx_types) - 1)])
+        lower, upper, symbols = loaded[-3], loaded[-2], loaded[-1]
         step = op.attr("step")
-        nthreads = self.omp_call(tb, "omp_get_num_threads")
-        tid = self.omp_call(tb, "omp_get_thread_num")
         trips = tb.sdiv(tb.add(tb.sub(upper, lower), ir.Constant(I64, step - 1)), ir.Constant(I64, step))
-        chunk = tb.sdiv(tb.add(trips, tb.sub(nthreads, ir.Constant(I64, 1))), nthreads)
-        first = tb.mul(tid, chunk)
-        last = tb.add(first, chunk)
-        last = tb.select(tb.icmp_signed("<", last, trips), last, trips)
-        start = tb.add(lower, tb.mul(first, ir.Constant(I64, step)))
-        stop = tb.add(lower, tb.mul(last, ir.Constant(I64, step)))
-        stop = tb.select(tb.icmp_signed("<", stop, upper), stop, upper)
-        counted_loop(tb, start, stop, step, lambda i: tb.call(body_fn, loaded[:-3] + [i, loaded[-1]]))
+        # Each thread claims the next iteration until none is left (dynamic scheduling): on a
+        # machine whose cores are shared, a static half per thread waits for the slower one.
+        header = tb.append_basic_block("claim")
+        run = tb.append_basic_block("run")
+        done = tb.append_basic_block("done")
+        tb.branch(header)
+        tb.position_at_end(header)
+        k = tb.atomic_rmw("add", claimed, ir.Constant(I64, 1), "monotonic")
+        tb.cbranch(tb.icmp_signed("<", k, trips), run, done)
+        tb.position_at_end(run)
+        tb.call(body_fn, loaded[:-3] + [tb.add(lower, tb.mul(k, ir.Constant(I64, step))), symbols])
+        tb.branch(header)
+        tb.position_at_end(done)
         tb.ret_void()
 
     def outlined_body(
@@ -442,10 +447,6 @@ class LLVMEmitter:
             self.emit_loop(inner, fn.args[-3], fn.args[-2], step, body)
         inner.builder.ret_void()
         return fn
-
-    def omp_call(self, b: ir.IRBuilder, name: str) -> ir.Value:
-        fn = self.module.globals.get(name) or ir.Function(self.module, ir.FunctionType(I32, []), name=name)
-        return b.sext(b.call(fn, []), I64)
 
     def free_values(self, op: Operation) -> list[SSAValue]:
         inside: set[SSAValue] = set()
