@@ -39,6 +39,7 @@ from xdsl.transforms.dead_code_elimination import region_dce
 from lamina.dialects.loop import Loop
 from lamina.ir.arith_predicates import CMPI_PREDICATES
 from lamina.passes.schedule.loops import _permute as permute_headers
+from lamina.passes.schedule.nest import static_value
 
 INDEX = IndexType()
 I1 = IntegerType(1)
@@ -71,15 +72,8 @@ class Affine:
         return out
 
 
-def _constant(value: SSAValue) -> int | None:
-    owner = value.owner
-    if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, IntegerAttr):
-        return owner.value.value.data
-    return None
-
-
 def _static_bounds(loop: Operation) -> tuple[int, int] | None:
-    lower, upper = (_constant(o) for o in loop.operands)
+    lower, upper = (static_value(o) for o in loop.operands)
     if lower is None or upper is None or upper <= lower or loop.attr("step") != 1:
         return None
     return lower, upper
@@ -120,7 +114,7 @@ class Hoisting:
         return all(self.invariant(o, depth + 1) for o in owner.operands)
 
     def affine(self, value: SSAValue, depth: int = 0) -> Affine | None:
-        c = _constant(value)
+        c = static_value(value)
         if c is not None:
             return Affine(c)
         if value in self.ranges:
@@ -134,7 +128,7 @@ class Hoisting:
                 return a.plus(b if isinstance(owner, arith.AddiOp) else b.scaled(-1))
         if isinstance(owner, arith.MuliOp):
             for x, k in ((owner.lhs, owner.rhs), (owner.rhs, owner.lhs)):
-                factor = _constant(k)
+                factor = static_value(k)
                 form = self.affine(x, depth + 1) if factor is not None else None
                 if form is not None:
                     return form.scaled(factor)
