@@ -70,29 +70,33 @@ def is_intermediate(buffer: SSAValue) -> bool:
 
 
 def writers(fn: func.FuncOp, buffer: SSAValue) -> list[Operation]:
-    """Blocks storing to buffer (a store outside any block counts as its own op)."""
-    out = []
-    for a in accesses(fn):
-        if a.is_store and a.buffer is buffer:
-            out.append(enclosing_block(a.op) or a.op)
-    return _unique(out)
+    """Blocks storing to buffer (a store outside any block counts as its own op), in order."""
+    return _accessing_blocks(fn, buffer, store=True)
 
 
 def readers(fn: func.FuncOp, buffer: SSAValue) -> list[Operation]:
-    out = []
-    for a in accesses(fn):
-        if not a.is_store and a.buffer is buffer:
-            out.append(enclosing_block(a.op) or a.op)
-    return _unique(out)
+    return _accessing_blocks(fn, buffer, store=False)
 
 
-def _unique(ops: list[Operation]) -> list[Operation]:
-    seen, out = set(), []
-    for op in ops:
-        if id(op) not in seen:
-            seen.add(id(op))
-            out.append(op)
-    return out
+def _accessing_blocks(fn: func.FuncOp, buffer: SSAValue, store: bool) -> list[Operation]:
+    """From the buffer's uses, not a walk of the function: the primitives ask this for every
+    candidate block, and a walk per question made scheduling quadratic in the model's size.
+    Uses outside fn (a transaction's backup copy) do not count; the blocks come in program order."""
+    name, position = ("loop.store", 1) if store else ("loop.load", 0)
+    found: dict[int, Operation] = {}
+    for use in buffer.uses:
+        op = use.operation
+        if op.name == name and use.index == position:
+            top = top_level(op)
+            if top.parent_op() is fn:
+                block = enclosing_block(op) or op
+                found.setdefault(id(block), block)
+    blocks = list(found.values())
+    if len(blocks) < 2:
+        return blocks
+    order = {id(op): k for k, op in enumerate(o for top in dict.fromkeys(map(top_level, blocks)) for o in top.walk())}
+    tops = {id(op): k for k, op in enumerate(fn.body.block.ops)}
+    return sorted(blocks, key=lambda b: (tops[id(top_level(b))], order[id(b)]))
 
 
 def enclosing_block(op: Operation) -> Operation | None:
