@@ -30,7 +30,7 @@ TARGETS = ("llvm", "c", "cuda")
 def pipeline(opt_level: int, threads: int, target: str = "llvm") -> list[str]:
     stages = list(GRAPH_OPTIMIZATIONS) if opt_level > 0 else []
     if opt_level > 0 and target != "cuda":
-        stages.append("explicit-padding")
+        stages += ["split-conv-bias", "explicit-padding"]
     stages.append("lower-graph-to-loop")
     if opt_level > 0:
         stages.append("simplify-indices")
@@ -40,7 +40,7 @@ def pipeline(opt_level: int, threads: int, target: str = "llvm") -> list[str]:
         vectorize = "true" if opt_level > 0 else "false"
         stages.append(f"default-schedule{{vectorize={vectorize} threads={threads}}}")
         if opt_level > 0:
-            stages.append("unswitch-guards")
+            stages += ["unswitch-guards", "register-accumulators"]
     stages.append(f"lower-loop-to-device{{target={target}}}")
     return stages
 

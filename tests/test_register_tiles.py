@@ -13,7 +13,7 @@ import pytest
 import lamina
 from lamina.compiler import pipeline, run_passes, to_graph_module
 from lamina.interpreter.graph import run_function as run_graph
-from lamina.ir.printer import print_module
+from lamina.ir.printer import nested_text, print_module
 from lamina.passes.schedule.nest import enclosing_loops
 
 
@@ -162,12 +162,49 @@ def test_convs_tile_widen_and_fuse_and_compute_the_convolution(target, c, o, hw,
     np.testing.assert_allclose(got, conv_reference(x, w, bias, stride, pad), rtol=1e-4, atol=1e-4)
 
 
-def test_tiles_under_one_reduction_loop_take_12_accumulators_under_several_8():
-    """96 rows divide by 6 and by 4: a matmul (one reduction loop) gets 6 x 2 vectors, a conv
-    (channels x window) 4 x 2, the most LLVM keeps in registers across nested reductions."""
+def test_tiles_take_12_accumulators_under_one_reduction_loop_or_several():
+    """96 rows divide by 6: a matmul (one reduction loop) and a conv (channels x window) both
+    get 6 x 2 vectors, kept in a local tile across the reductions (register-accumulators)."""
     assert "unroll = 6" in scheduled_ir(matmul_text(96, 40, 32))
     text, _ = conv_text(8, 96, 16, 3, 1, 1)
-    assert "unroll = 4" in scheduled_ir(text)
+    ir = scheduled_ir(text)
+    assert "unroll = 6" in ir
+    assert 'loop.alloc {scope = "local"} : memref<6x16xf32>' in ir
+
+
+def conv_with_constant_weights(w, bias, hw, stride, pad) -> str:
+    """A conv whose weights and bias are constants, as an exported model's are."""
+    o, c, k, _ = w.shape
+    out_hw = (hw + 2 * pad - k) // stride + 1
+    out = f"tensor<1 x {o} x {out_hw} x {out_hw} x f32>"
+    return (
+        f"func.func @main(%x: tensor<1 x {c} x {hw} x {hw} x f32>) -> {out} {{\n"
+        f"  %w = graph.const dense<{nested_text(w)}> : tensor<{o}x{c}x{k}x{k}xf32>\n"
+        f"  %bias = graph.const dense<{nested_text(bias)}> : tensor<{o}x1x1xf32>\n"
+        f"  %y = graph.conv2d %x, %w {{strides = [{stride}, {stride}], pads = [{pad}, {pad}, {pad}, {pad}]}} : {out}\n"
+        f"  %z = graph.add %y, %bias : {out}\n  %r = graph.relu %z : {out}\n  func.return %r : {out}\n}}"
+    )
+
+
+@pytest.mark.parametrize("target", ["llvm", "c"])
+@pytest.mark.parametrize("c,o,hw,k,stride,pad", [(8, 32, 28, 3, 1, 1), (5, 48, 30, 3, 1, 1), (16, 32, 56, 1, 2, 0), (3, 64, 56, 3, 1, 1)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_channel_vector_convs_compute_the_convolution(target, c, o, hw, k, stride, pad, threads):
+    w, bias = rand(o, c, k, k, seed=1) * 0.3, rand(o, 1, 1, seed=2)
+    model = lamina.compile(conv_with_constant_weights(w, bias, hw, stride, pad), target=target, threads=threads)
+    x = rand(1, c, hw, hw)
+    np.testing.assert_allclose(model(x)[0], conv_reference(x, w, bias, stride, pad), rtol=1e-4, atol=1e-4)
+
+
+def test_conv_with_rows_of_28_vectorizes_along_output_channels():
+    """28-wide rows are no multiple of two vectors: the tile runs its vectors along the 32
+    output channels, with the weights packed into panels of 16 and the rows unwidened."""
+    ir = scheduled_ir(conv_with_constant_weights(rand(32, 8, 3, 3), rand(32, 1, 1), 28, 1, 1))
+    assert "graph.slice" not in ir and "memref<1x32x28x32xf32>" not in ir, "no widened rows"
+    assert "memref<2x8x3x3x16xf32>" in ir, "weights in panels Wp[o / 16, c, ky, kx, o % 16]"
+    assert 'loop.alloc {scope = "local"} : memref<6x16xf32>' in ir, "6 output positions x 16 channels"
+    conv_nest = next(chunk for chunk in ir.split("\n  loop.for")[1:] if 'label = "conv2d"' in chunk)
+    assert 'label = "o_0' in conv_nest.split("\n")[0], "the panel loop is outermost (fused with the rows for two threads)"
 
 
 def test_strided_conv_is_tiled_and_its_epilogue_fused():

@@ -14,6 +14,7 @@ from lamina.ir.printer import print_module
 from lamina.ir.verify import verify_op_tree
 from lamina.lowering.graph_to_loop import lower_module
 from lamina.parser import parse_module
+from lamina.passes.loop.register_accumulators import RegisterAccumulators
 from lamina.passes.loop.unswitch_guards import UnswitchGuards
 from lamina.passes.schedule.nest import is_block
 from lamina.schedule import Schedule, apply_trace
@@ -98,13 +99,18 @@ def run_all(compiled, inputs_list):
 
 
 def assert_unswitched_computes(sch: Schedule, expected, inputs_list) -> None:
-    """The guards the schedule's splits left, unswitched, still compute the same."""
+    """The guards the schedule's splits left, unswitched, still compute the same; so does the
+    function with its accumulators then moved to local tiles (register-accumulators)."""
     unswitched = sch.module.clone()
     UnswitchGuards().apply(Context(), unswitched)
     verify_op_tree(unswitched)
-    for want_outputs, got_outputs in zip(expected, run_all(compile_function(unswitched), inputs_list)):
-        for want, out in zip(want_outputs, got_outputs):
-            np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-5, equal_nan=True, err_msg="unswitched:\n" + sch.trace_text())
+    promoted = unswitched.clone()
+    RegisterAccumulators().apply(Context(), promoted)
+    verify_op_tree(promoted)
+    for stage, module in (("unswitched", unswitched), ("accumulators in local tiles", promoted)):
+        for want_outputs, got_outputs in zip(expected, run_all(compile_function(module), inputs_list)):
+            for want, out in zip(want_outputs, got_outputs):
+                np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-5, equal_nan=True, err_msg=f"{stage}:\n" + sch.trace_text())
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

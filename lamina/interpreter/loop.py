@@ -152,6 +152,7 @@ class LoopFunction:
     def __init__(self, fn: func.FuncOp):
         self.fn = fn
         self.slots: dict[SSAValue, int] = {}
+        self.private: dict[int, list[tuple[int, int]]] = {}  # buffer slot -> (lane var slot, step)
         self.symbols: dict[str, int] = {}
         self.lane_rank = _max_parallel_depth(fn.body.block)
         for arg in fn.body.block.args:
@@ -262,13 +263,29 @@ class LoopFunction:
         fill = np.nan if np.issubdtype(dtype, np.floating) else (True if dtype == np.bool_ else np.iinfo(dtype).min)
         shape_of = [d if isinstance(d, int) else None for d in t.shape]
         (o,) = outs
+        # A buffer allocated inside parallel loops belongs to one iteration of them; their
+        # iterations run here as lanes at once, so it gets one copy per lane, and its accesses
+        # select the copy by the lanes' positions (`_private_index`).
+        lane_loops = [p for p in _enclosing_loops(op) if p.attr("kind") == "parallel"]
+        if lane_loops:
+            self.private[o] = [(self._slot(p.body.block.args[0]), p.attr("step")) for p in lane_loops]
+        lane_vars = self.private.get(o, [])
 
         def alloc(env, mask):
             sizes = iter(env[i] for i in ins)
             shape = tuple(int(next(sizes)) if d is None else d for d in shape_of)
-            env[o] = np.full(shape, fill, dtype=dtype)
+            lanes = tuple(int(np.size(env[var])) for var, _ in lane_vars)
+            env[o] = np.full(lanes + shape, fill, dtype=dtype)
 
         return alloc
+
+    def _private_index(self, buffer_slot: int, env, index: list) -> list:
+        """The index into a per-lane copy of a buffer (see `_loop_alloc`): the position of each
+        enclosing parallel loop's lane, then the buffer's own index."""
+        lanes = self.private.get(buffer_slot)
+        if not lanes:
+            return index
+        return [(np.asarray(env[var]) - np.min(env[var])) // step for var, step in lanes] + index
 
     def _loop_size(self, op, ins, outs, depth) -> Step:
         dim = parse_dim(op.attr("value"))
@@ -288,7 +305,7 @@ class LoopFunction:
 
         def load(env, mask):
             buf = env[b]
-            env[o] = buf[_checked_index(op, buf.shape, [env[i] for i in idx], mask)]
+            env[o] = buf[_checked_index(op, buf.shape, self._private_index(b, env, [env[i] for i in idx]), mask)]
 
         return load
 
@@ -297,7 +314,7 @@ class LoopFunction:
 
         def store(env, mask):
             buf = env[b]
-            index = [env[i] for i in idx]
+            index = self._private_index(b, env, [env[i] for i in idx])
             value = env[v]
             if mask is None and all(isinstance(i, int | np.integer) for i in index):
                 _checked_index(op, buf.shape, index, None)
@@ -448,6 +465,16 @@ class LoopFunction:
             outputs.append(np.zeros(shape, dtype=t.dtype))
         self.run_into([*inputs, *outputs])
         return outputs
+
+
+def _enclosing_loops(op: Operation) -> list[Operation]:
+    loops = []
+    parent = op.parent_op()
+    while parent is not None and not isinstance(parent, func.FuncOp):
+        if parent.name == "loop.for":
+            loops.append(parent)
+        parent = parent.parent_op()
+    return loops[::-1]
 
 
 def _max_parallel_depth(block: Block) -> int:

@@ -38,41 +38,54 @@ def _split_binding(value: SSAValue, nr: int) -> tuple[SSAValue, SSAValue] | None
     return None
 
 
-def packable_load(block: Operation, vector: int) -> Operation | None:
-    """The load of a 2-D constant at [reduce iterator, vector iterator] in block's body."""
+def packable_load(block: Operation, vector: int) -> tuple[Operation, int] | None:
+    """The load of a constant indexed by the bare vector iterator in one position (the axis
+    the vectors run along) and by reduce iterators or values independent of it elsewhere, and
+    that position; the vector iterator must not be the last index of a 1-D constant."""
     body = block.regions[1].block
-    kinds = block.attr("iter_kinds")
     v_arg = body.args[vector]
     for op in body.ops:
-        if op.name != "loop.load" or len(op.operands) != 3:
+        if op.name != "loop.load" or len(op.operands) < 3:
             continue
-        buffer, row, col = op.operands
-        if col is not v_arg or not isinstance(buffer.owner, Operation) or buffer.owner.name != "loop.const":
+        buffer, indices = op.operands[0], list(op.operands[1:])
+        if not isinstance(buffer.owner, Operation) or buffer.owner.name != "loop.const" or v_arg not in indices:
             continue
-        if row in body.args and kinds[body.args.index(row)] == REDUCE:
-            return op
+        axis = indices.index(v_arg)
+        if any(_depends_on(ix, v_arg) for k, ix in enumerate(indices) if k != axis):
+            continue
+        return op, axis
     return None
 
 
+def _depends_on(value: SSAValue, arg: SSAValue) -> bool:
+    if value is arg:
+        return True
+    owner = value.owner
+    return isinstance(owner, Operation) and owner.name.startswith("arith.") and any(_depends_on(o, arg) for o in owner.operands)
+
+
 def pack_vector_operand(block: Operation, vector: int, nr: int) -> bool:
-    """Repack the constant the block streams along its vector iterator into NR-wide panels;
-    False (and nothing changed) when the block has no such load or j is not split by NR."""
-    load = packable_load(block, vector)
-    if load is None:
+    """Repack the constant the block streams along its vector iterator into NR-wide panels
+    (`W[..., j, ...]` becomes `Wp[j / NR, ..., j % NR]`); False (and nothing changed) when the
+    block has no such load or j is not split by NR."""
+    found = packable_load(block, vector)
+    if found is None:
         return False
+    load, axis = found
     const = load.operands[0].owner
     array = const.attr("value")
-    k_extent, j_extent = array.shape
+    j_extent = array.shape[axis]
     split = _split_binding(block.operands[vector], nr)
     if split is None or j_extent % nr or block.attr("domain")[vector] != j_extent:
         return False
-    packed = np.ascontiguousarray(array.reshape(k_extent, j_extent // nr, nr).transpose(1, 0, 2))
-    panels = Loop["const"].build([], {"value": DenseElementsAttr.from_array(packed)})
+    rest = np.moveaxis(array, axis, -1)
+    panels_first = np.moveaxis(rest.reshape(*rest.shape[:-1], j_extent // nr, nr), -2, 0)
+    panels = Loop["const"].build([], {"value": DenseElementsAttr.from_array(np.ascontiguousarray(panels_first))})
     const.parent_block().insert_op_after(panels, const)
     body = _split_iterator(block, vector, nr, split).regions[1].block
     outer, inner = body.args[vector], body.args[vector + 1]
-    row = load.operands[1]
-    packed_load = Loop["load"].build([panels.results[0], outer, row, inner])
+    others = [ix for k, ix in enumerate(load.operands[1:]) if k != axis]
+    packed_load = Loop["load"].build([panels.results[0], outer, *others, inner])
     body.insert_op_before(packed_load, load)
     load.results[0].replace_all_uses_with(packed_load.results[0])
     load.detach()

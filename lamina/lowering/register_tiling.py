@@ -8,13 +8,21 @@ For a perfect nest `S... R...` around one reduction block the template is
         m_i  unroll MR                           (rows that reuse the vector operand)
           v_i  vectorize NR                      (the contiguous output axis)
 
-with the init split off before the reduction loops (decompose-reduction). `v` is the innermost
-spatial loop; it must index every access it appears in as the last, unit-stride index, so the
-vector loads are contiguous. `m` is a spatial loop that the vector operand does not depend on
-(matmul's row, conv's output channel): each vector load then feeds MR multiply-adds. MR*NR/lanes
-accumulators fill the 16 vector registers of AVX2 less the operands. When MR does not divide
-the rows (512 rows in tiles of 6, a symbolic batch) the split guards the last tile; the pass
-unswitch-guards then gives every full tile a guard-free copy of the body.
+with the init split off before the reduction loops (decompose-reduction). `v` is usually the
+innermost spatial loop; it must index every access it appears in as the last, unit-stride
+index, so the vector loads are contiguous. `m` is a spatial loop that the vector operand does
+not depend on (matmul's row, conv's output channel): each vector load then feeds MR
+multiply-adds. MR*NR/lanes accumulators fill the 16 vector registers of AVX2 less the operands.
+When MR does not divide the rows (512 rows in tiles of 6, a symbolic batch) the split guards the
+last tile; the pass unswitch-guards then gives every full tile a guard-free copy of the body.
+
+A conv whose output rows are no multiple of two vectors (56, 28 wide) runs its vectors along
+the output channels instead (`channel_vectors_fit`), as onnxruntime's NCHWc kernels do: the
+weights are repacked into panels `Wp[o / NR, c, ky, kx, o % NR]`, each input element is
+broadcast over NR channels, the output row positions are the unrolled rows, and the panel loop
+is outermost so a panel's weights stay in cache across every output position. The accumulators
+are not contiguous in the output (NCHW) then; register-accumulators gives them a local buffer
+that is, and copies it out once per tile.
 """
 
 from __future__ import annotations
@@ -27,11 +35,9 @@ from lamina.dialects.loop import REDUCE
 from lamina.lowering.pack_operands import pack_vector_operand
 from lamina.schedule import LoopRV, Schedule
 
-# Vector registers the accumulators may take (AVX2 has 16; the rest hold operands).
+# Vector registers the accumulators may take (AVX2 has 16; the rest hold operands). They stay in
+# registers across the reduction loops because register-accumulators gives them a local buffer.
 ACCUMULATOR_REGISTERS = 12
-# Under more than one reduction loop (conv: channels x window), LLVM's LICM keeps 8 accumulators
-# in registers but leaves 12 in memory (measured: 2.5x slower), so such tiles take 8.
-NESTED_REDUCTION_ACCUMULATORS = 8
 # The widest register tile row: more unrolled rows only add broadcasts per vector load.
 MAX_ROWS = 8
 # The fewest cycles one reduction step of a tile takes: the FMA latency (4-5 on AVX2 cores) and
@@ -48,6 +54,7 @@ class TilePlan:
     vector: int  # position of the vectorized loop (v)
     mr: int
     nr: int
+    channel: bool = False  # the vectors run along an axis other than the output's last
 
 
 def _index_uses(value: SSAValue, arg: SSAValue) -> bool:
@@ -95,6 +102,59 @@ def _accesses(block_body) -> list[tuple[Operation, list[SSAValue]]]:
     return found
 
 
+def _vector_operand_iterators(body, vector: int, written: set[SSAValue], channel: bool) -> set[int] | None:
+    """The iterators the loads of the vector operand use, or None when the loop at `vector`
+    cannot be the tile's vector loop. Along the output's last axis (channel False) every access
+    using it has it as the last, unit-stride index (loads may step by two: a strided conv's input,
+    gathered by the llvm target). Along another axis (channel True: a conv's output channels)
+    the accumulator may use it anywhere, since register-accumulators keeps the tile in a local
+    buffer laid out for the vectors; any other load using it reads a constant with the bare
+    iterator in one index, which the tile repacks into contiguous panels."""
+    iters = list(body.args)
+    v_arg = iters[vector]
+    touching: set[int] = set()
+    for op, indices in _accesses(body):
+        uses = [_index_uses(ix, v_arg) for ix in indices]
+        if not any(uses):
+            continue
+        accumulator = op.name == "loop.store" or op.operands[0] in written
+        if channel:
+            if not accumulator and not (_is_constant_buffer(op.operands[0]) and sum(uses) == 1 and v_arg in indices):
+                return None
+        else:
+            allowed = (1, 2) if op.name == "loop.load" else (1,)
+            if any(uses[:-1]) or _coefficient(indices[-1], v_arg) not in allowed:
+                return None  # a gathered vector access: the plain schedule does better
+        if not accumulator:
+            touching.update(k for k, arg in enumerate(iters) if any(_index_uses(ix, arg) for ix in indices))
+    return touching
+
+
+def _is_constant_buffer(buffer: SSAValue) -> bool:
+    return isinstance(buffer.owner, Operation) and buffer.owner.name == "loop.const"
+
+
+def _channel_vector(body, spatial: list[int], trips: list[int | None], written: set[SSAValue], lanes: int) -> tuple[int, set[int]] | None:
+    """A spatial loop other than the last that can carry the vectors (the output channels of a
+    conv with constant weights): its extent splits into two-vector panels, at least two of them."""
+    for vector in spatial[:-1]:
+        trip = trips[vector]
+        if trip is None or trip % (2 * lanes) or trip < 4 * lanes:
+            continue  # the panels of two vectors the packing and the tile need
+        touching = _vector_operand_iterators(body, vector, written, channel=True)
+        if touching is not None and touching:
+            return vector, touching
+    return None
+
+
+def channel_vectors_fit(channels: int, width: int | None, lanes: int) -> bool:
+    """Whether a tile vectorized along `channels` (two-vector panels, at least two of them)
+    beats one along the output row of `width`: a row that is no multiple of two vectors leaves
+    the row-vector tile a single vector wide or pays for widening (28 -> 32 computes 14% more);
+    rows shorter than three vectors (7, 14) would leave partial row tiles instead."""
+    return channels % (2 * lanes) == 0 and channels >= 4 * lanes and width is not None and width % (2 * lanes) != 0 and width >= 3 * lanes
+
+
 def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> TilePlan | None:
     """The register tile for a perfect nest `chain` around one reduction block, or None.
     Loops of symbolic extent (None) stay whole; the vector loop must be static."""
@@ -116,29 +176,20 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
         return None
     body = block.regions[1].block
     iters = list(body.args)
-    vector = spatial[-1]
-    v_arg = iters[vector]
-    touching_vector: set[int] = set()
     written = {op.operands[1] for op in body.ops if op.name == "loop.store"}
-    for op, indices in _accesses(body):
-        uses = [_index_uses(ix, v_arg) for ix in indices]
-        if not any(uses):
-            continue
-        # Stores and loads move contiguously with the vector loop; loads may step by two (a
-        # strided conv's input, gathered by the llvm target).
-        allowed = (1, 2) if op.name == "loop.load" else (1,)
-        if any(uses[:-1]) or _coefficient(indices[-1], v_arg) not in allowed:
-            return None  # a gathered vector access: the plain schedule does better
-        if op.name == "loop.load" and op.operands[0] not in written:  # the accumulator's own load aside
-            touching_vector.update(k for k, arg in enumerate(iters) if any(_index_uses(ix, arg) for ix in indices))
+    vector, touching_vector = spatial[-1], _vector_operand_iterators(body, spatial[-1], written, channel=False)
+    channel = _channel_vector(body, spatial, trips, written, lanes)
+    if channel is not None and channel_vectors_fit(trips[channel[0]], trips[spatial[-1]], lanes):
+        vector, touching_vector = channel
+    if touching_vector is None:
+        return None
     if trips[vector] is None or trips[vector] < lanes:
         return None
     nr = next((lanes * m for m in (2, 3, 1) if trips[vector] % (lanes * m) == 0), 0)
     if nr == 0:
         nr = trips[vector] if trips[vector] <= 4 * lanes else lanes
     vectors = -(-nr // lanes)
-    accumulators = ACCUMULATOR_REGISTERS if len(reduce) == 1 else NESTED_REDUCTION_ACCUMULATORS
-    limit = max(1, min(MAX_ROWS, accumulators // vectors))
+    limit = max(1, min(MAX_ROWS, ACCUMULATOR_REGISTERS // vectors))
     others = [i for i in spatial if i != vector and (trips[i] is None or trips[i] > 1)]
     reusing = [i for i in others if i not in touching_vector]
     # Rows that reuse each vector load: a static loop first (the longest), then one of symbolic
@@ -154,7 +205,7 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
             mr = row_factor(trips[rows], limit, vectors)
     else:
         rows, mr = symbolic_reusing[-1], limit
-    return TilePlan(block.attr("label"), spatial, reduce, rows, vector, mr, nr)
+    return TilePlan(block.attr("label"), spatial, reduce, rows, vector, mr, nr, vector != spatial[-1])
 
 
 def row_factor(trip: int, limit: int, vectors: int) -> int:
@@ -212,6 +263,11 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
     inner.append(v_inner)
     # A batch of rows (symbolic) goes inside the panels, so each panel serves every row tile.
     symbolic_rows = plan.rows >= 0 and trips[plan.rows] is None
+    if plan.channel:
+        # A panel of weights serves every output position: it stays in cache across them.
+        outer = [l for l, _ in panel_loops] + outer
+        outer_trips = [t for _, t in panel_loops] + outer_trips
+        panel_loops = []
     for loop, trip in (panel_loops + row_loops) if symbolic_rows else (row_loops + panel_loops):
         outer.append(loop)
         outer_trips.append(trip)

@@ -24,11 +24,13 @@ PASS_MODULES = (
     "lamina.passes.graph.cse",
     "lamina.passes.graph.dce",
     "lamina.passes.graph.shape_infer",
+    "lamina.passes.graph.split_conv_bias",
     "lamina.passes.graph.explicit_padding",
     "lamina.lowering.graph_to_loop",
     "lamina.passes.loop.simplify_indices",
     "lamina.lowering.default_schedule",
     "lamina.passes.loop.unswitch_guards",
+    "lamina.passes.loop.register_accumulators",
     "lamina.lowering.loop_to_device",
     "lamina.passes.schedule.apply_schedule",
 )
