@@ -187,7 +187,7 @@ def conv_with_constant_weights(w, bias, hw, stride, pad) -> str:
 
 
 @pytest.mark.parametrize("target", ["llvm", "c"])
-@pytest.mark.parametrize("c,o,hw,k,stride,pad", [(8, 32, 28, 3, 1, 1), (5, 48, 30, 3, 1, 1), (16, 32, 56, 1, 2, 0), (3, 64, 56, 3, 1, 1)])
+@pytest.mark.parametrize("c,o,hw,k,stride,pad", [(8, 32, 28, 3, 1, 1), (5, 48, 30, 3, 1, 1), (16, 32, 56, 1, 2, 0), (3, 64, 56, 3, 1, 1), (8, 32, 7, 3, 1, 1), (16, 32, 14, 3, 2, 1), (4, 64, 14, 3, 1, 1)])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_channel_vector_convs_compute_the_convolution(target, c, o, hw, k, stride, pad, threads):
     w, bias = rand(o, c, k, k, seed=1) * 0.3, rand(o, 1, 1, seed=2)
@@ -196,13 +196,22 @@ def test_channel_vector_convs_compute_the_convolution(target, c, o, hw, k, strid
     np.testing.assert_allclose(model(x)[0], conv_reference(x, w, bias, stride, pad), rtol=1e-4, atol=1e-4)
 
 
+def test_conv_with_7x7_outputs_takes_the_whole_image_as_the_rows():
+    """Rows of 7 would leave tiles of 4 and 3; the 49 output positions fused make 12 tiles of
+    4 and one of 1, and the local tile is indexed through the fused loop's div / rem."""
+    ir = scheduled_ir(conv_with_constant_weights(rand(32, 8, 3, 3), rand(32, 1, 1), 7, 1, 1))
+    assert 'label = "oy_ox_fused' in ir
+    assert 'loop.alloc {scope = "local"} : memref<4x16xf32>' in ir
+    assert "memref<1x32x7x8xf32>" not in ir, "no widened rows"
+
+
 def test_conv_with_rows_of_28_vectorizes_along_output_channels():
     """28-wide rows are no multiple of two vectors: the tile runs its vectors along the 32
     output channels, with the weights packed into panels of 16 and the rows unwidened."""
     ir = scheduled_ir(conv_with_constant_weights(rand(32, 8, 3, 3), rand(32, 1, 1), 28, 1, 1))
     assert "graph.slice" not in ir and "memref<1x32x28x32xf32>" not in ir, "no widened rows"
     assert "memref<2x8x3x3x16xf32>" in ir, "weights in panels Wp[o / 16, c, ky, kx, o % 16]"
-    assert 'loop.alloc {scope = "local"} : memref<6x16xf32>' in ir, "6 output positions x 16 channels"
+    assert 'loop.alloc {scope = "local"} : memref<4x16xf32>' in ir, "4 output positions x 16 channels"
     conv_nest = next(chunk for chunk in ir.split("\n  loop.for")[1:] if 'label = "conv2d"' in chunk)
     assert 'label = "o_0' in conv_nest.split("\n")[0], "the panel loop is outermost (fused with the rows for two threads)"
 

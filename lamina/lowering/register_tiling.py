@@ -17,7 +17,7 @@ When MR does not divide the rows (512 rows in tiles of 6, a symbolic batch) the 
 last tile; the pass unswitch-guards then gives every full tile a guard-free copy of the body.
 
 A conv whose output rows are no multiple of two vectors (56, 28 wide) runs its vectors along
-the output channels instead (`channel_vectors_fit`), as onnxruntime's NCHWc kernels do: the
+the output channels instead (`channel_tile_rows`), as onnxruntime's NCHWc kernels do: the
 weights are repacked into panels `Wp[o / NR, c, ky, kx, o % NR]`, each input element is
 broadcast over NR channels, the output row positions are the unrolled rows, and the panel loop
 is outermost so a panel's weights stay in cache across every output position. The accumulators
@@ -38,6 +38,10 @@ from lamina.schedule import LoopRV, Schedule
 # Vector registers the accumulators may take (AVX2 has 16; the rest hold operands). They stay in
 # registers across the reduction loops because register-accumulators gives them a local buffer.
 ACCUMULATOR_REGISTERS = 12
+# A tile along a conv's channels broadcasts input elements, and neighbouring rows read the same
+# elements at the next kernel column; LLVM keeps those broadcasts live across the unrolled
+# columns, and with 12 accumulators the tile spilled (measured: 2x slower than with 8).
+CHANNEL_ACCUMULATORS = 8
 # The widest register tile row: more unrolled rows only add broadcasts per vector load.
 MAX_ROWS = 8
 # The fewest cycles one reduction step of a tile takes: the FMA latency (4-5 on AVX2 cores) and
@@ -55,6 +59,7 @@ class TilePlan:
     mr: int
     nr: int
     channel: bool = False  # the vectors run along an axis other than the output's last
+    rows_with: int = -1  # a loop fused with the rows loop (outside it) before the rows split
 
 
 def _index_uses(value: SSAValue, arg: SSAValue) -> bool:
@@ -147,12 +152,18 @@ def _channel_vector(body, spatial: list[int], trips: list[int | None], written: 
     return None
 
 
-def channel_vectors_fit(channels: int, width: int | None, lanes: int) -> bool:
-    """Whether a tile vectorized along `channels` (two-vector panels, at least two of them)
-    beats one along the output row of `width`: a row that is no multiple of two vectors leaves
-    the row-vector tile a single vector wide or pays for widening (28 -> 32 computes 14% more);
-    rows shorter than three vectors (7, 14) would leave partial row tiles instead."""
-    return channels % (2 * lanes) == 0 and channels >= 4 * lanes and width is not None and width % (2 * lanes) != 0 and width >= 3 * lanes
+def channel_tile_rows(channels: int, height: int | None, width: int | None, lanes: int) -> int:
+    """How many output-position loops (width, or height x width fused) form the rows of a tile
+    vectorized along `channels`, or 0 when a tile along the output row is better. The channel
+    tile needs two-vector panels, at least two of them. A row that is no multiple of two vectors
+    leaves the row-vector tile a single vector wide or pays for widening (28 -> 32 computes 14%
+    more); rows shorter than three vectors (7, 14) take the whole image as the rows, so 49
+    positions make 8 tiles of 6 and one of 1 rather than 7 rows in tiles of 6 and 1."""
+    if channels % (2 * lanes) or channels < 4 * lanes or width is None or width % (2 * lanes) == 0:
+        return 0
+    if width >= 3 * lanes:
+        return 1
+    return 2 if height is not None and height * width >= 3 * lanes else 0
 
 
 def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> TilePlan | None:
@@ -179,8 +190,13 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
     written = {op.operands[1] for op in body.ops if op.name == "loop.store"}
     vector, touching_vector = spatial[-1], _vector_operand_iterators(body, spatial[-1], written, channel=False)
     channel = _channel_vector(body, spatial, trips, written, lanes)
-    if channel is not None and channel_vectors_fit(trips[channel[0]], trips[spatial[-1]], lanes):
-        vector, touching_vector = channel
+    fused_rows = 0
+    if channel is not None and len(spatial) >= 3 and channel[0] < spatial[-2]:
+        fused_rows = channel_tile_rows(trips[channel[0]], trips[spatial[-2]], trips[spatial[-1]], lanes)
+        if fused_rows and not {spatial[-2], spatial[-1]} & channel[1]:
+            vector, touching_vector = channel
+        else:
+            fused_rows = 0
     if touching_vector is None:
         return None
     if trips[vector] is None or trips[vector] < lanes:
@@ -189,7 +205,8 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
     if nr == 0:
         nr = trips[vector] if trips[vector] <= 4 * lanes else lanes
     vectors = -(-nr // lanes)
-    limit = max(1, min(MAX_ROWS, ACCUMULATOR_REGISTERS // vectors))
+    accumulators = CHANNEL_ACCUMULATORS if vector != spatial[-1] else ACCUMULATOR_REGISTERS
+    limit = max(1, min(MAX_ROWS, accumulators // vectors))
     others = [i for i in spatial if i != vector and (trips[i] is None or trips[i] > 1)]
     reusing = [i for i in others if i not in touching_vector]
     # Rows that reuse each vector load: a static loop first (the longest), then one of symbolic
@@ -197,15 +214,20 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
     static_reusing = [i for i in reusing if trips[i] is not None]
     symbolic_reusing = [i for i in reusing if trips[i] is None]
     touching = [i for i in others if i not in reusing and trips[i] is not None]
-    rows, mr = -1, 1
-    if static_reusing or not symbolic_reusing:
+    rows, mr, rows_with = -1, 1, -1
+    if fused_rows:
+        rows = spatial[-1]
+        if fused_rows == 2:
+            rows_with = spatial[-2]
+        mr = row_factor(trips[rows] * (trips[rows_with] if rows_with >= 0 else 1), limit, vectors)
+    elif static_reusing or not symbolic_reusing:
         pool = static_reusing or touching
         if pool:
             rows = max(pool, key=lambda i: (trips[i], i))
             mr = row_factor(trips[rows], limit, vectors)
     else:
         rows, mr = symbolic_reusing[-1], limit
-    return TilePlan(block.attr("label"), spatial, reduce, rows, vector, mr, nr, vector != spatial[-1])
+    return TilePlan(block.attr("label"), spatial, reduce, rows, vector, mr, nr, vector != spatial[-1], rows_with)
 
 
 def row_factor(trip: int, limit: int, vectors: int) -> int:
@@ -236,7 +258,7 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
     # The outermost loops are the ones run across threads: static ones with iterations to share
     # first, then the row tiles and panels; then loops of symbolic extent (a batch), which
     # reuse the panel the loops outside them select; single-iteration loops last.
-    rest = [i for i in plan.spatial if i not in (plan.rows, plan.vector)]
+    rest = [i for i in plan.spatial if i not in (plan.rows, plan.vector, plan.rows_with)]
     static = [i for i in rest if trips[i] is not None and trips[i] > 1]
     symbolic = [i for i in rest if trips[i] is None]
     single = [i for i in rest if trips[i] == 1]
@@ -246,14 +268,18 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
     row_loops: list[tuple[LoopRV, int | None]] = []  # the row tiles' loop, when it is an outer loop
     if plan.rows >= 0:
         trip = trips[plan.rows]
+        rows_loop = loops[plan.rows]
+        if plan.rows_with >= 0:
+            rows_loop = sch.fuse(loops[plan.rows_with], loops[plan.rows])
+            trip = trips[plan.rows_with] * trip
         if plan.mr > 1 and (trip is None or plan.mr < trip):
-            m_outer, m_inner = sch.split(loops[plan.rows], [None, plan.mr])
+            m_outer, m_inner = sch.split(rows_loop, [None, plan.mr])
             row_loops.append((m_outer, None if trip is None else -(-trip // plan.mr)))
             inner.append(m_inner)
         elif plan.mr > 1:
-            inner.append(loops[plan.rows])
+            inner.append(rows_loop)
         else:
-            row_loops.append((loops[plan.rows], trip))
+            row_loops.append((rows_loop, trip))
     panel_loops: list[tuple[LoopRV, int | None]] = []
     if plan.nr < trips[plan.vector]:
         v_outer, v_inner = sch.split(loops[plan.vector], [None, plan.nr])

@@ -24,8 +24,9 @@ the stack buffer into SSA values (phis around the reduction loops) before any al
 
 Legality: the block is alone in the S loops; every access to `out` in it uses one index tuple
 that does not depend on the reduction loops and is affine in the S variables, each position
-holding at most one of them and each of them appearing, so distinct tile elements are distinct
-elements of `out`. Anything else is left as it was.
+holding at most one of them and each of them appearing (alone, or as the pair `x floordiv c,
+x rem c` that fused loops bind), so distinct tile elements are distinct elements of `out`.
+Anything else is left as it was.
 """
 
 from __future__ import annotations
@@ -129,15 +130,38 @@ class IndexForms:
         return None if any(self.form(o) != {} for o in owner.operands) else {}
 
 
+def _divided(forms: IndexForms, value: SSAValue) -> tuple[str, SSAValue, int] | None:
+    """("div" | "rem", x, c) when value is x floordiv c or x rem c for a constant c > 0."""
+    owner = forms.origin(value).owner
+    if isinstance(owner, Operation) and owner.name in ("arith.floordivsi", "arith.remsi"):
+        c = static_value(owner.operands[1])
+        if c is not None and c > 0:
+            return ("div" if owner.name == "arith.floordivsi" else "rem"), owner.operands[0], c
+    return None
+
+
 def _tile_indices(forms: IndexForms, indices: list[SSAValue]) -> bool:
-    """Whether the index tuple is fixed across the reductions and one-to-one over the tile."""
+    """Whether the index tuple is fixed across the reductions and one-to-one over the tile:
+    each tile variable sets one position (an affine term), or a pair of positions `x floordiv
+    c, x rem c` (fused loops' iterators) with x affine in it; no position mixes two of them."""
     tile_vars = [loop_var(l) for l in forms.nest.tile]
     seen: list[SSAValue] = []
+    pairs: dict[tuple[SSAValue, int], set[str]] = {}
     for index in indices:
         form = forms.form(index)
-        if form is None or any(v not in tile_vars for v in form):
+        if form is None:
+            divided = _divided(forms, index)
+            if divided is None:
+                return False
+            kind, x, c = divided
+            pairs.setdefault((x, c), set()).add(kind)
+            continue
+        if any(v not in tile_vars for v in form) or len(form) > 1:
             return False
-        if len(form) > 1:
+        seen += list(form)
+    for (x, _), kinds in pairs.items():
+        form = forms.form(x)
+        if kinds != {"div", "rem"} or form is None or len(form) != 1 or any(v not in tile_vars for v in form):
             return False
         seen += list(form)
     return sorted(map(id, seen)) == sorted(map(id, tile_vars))
