@@ -231,3 +231,28 @@ def test_tiled_programs_match_the_graph_interpreter():
     x, w, bias = rand(1, 4, 7, 7), rand(8, 4, 3, 3, seed=1), rand(8, 1, 1, seed=2)
     want = run_graph(to_graph_module(text), x, w, bias)[0]
     np.testing.assert_allclose(lamina.compile(text)(x, w, bias)[0], want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.fixture
+def small_cache_blocks(monkeypatch):
+    """Cache blocks for GEMMs of test size (they start where the panels outgrow the caches)."""
+    import lamina.lowering.register_tiling as tiling
+
+    monkeypatch.setattr(tiling, "UNBLOCKED_PANEL_BYTES", 0)
+
+
+def test_large_gemm_gets_cache_blocks(small_cache_blocks):
+    """K = 512 runs in two slices of 256 outermost; the 17 row tiles of 6 form blocks of 16."""
+    ir = scheduled_ir(matmul_text(100, 512, 32), threads=1)
+    first_nest_after_init = ir.split('kind = "reduction", label = "k_0"')
+    assert len(first_nest_after_init) == 2, "the reduction's slices are the outermost loop of the tile nest"
+    assert 'label = "i_0_0"' in first_nest_after_init[1] and 'label = "i_0_1' in first_nest_after_init[1]
+
+
+@pytest.mark.parametrize("target", ["llvm", "c"])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("m", [100, 96])
+def test_cache_blocked_gemm_computes_the_product(small_cache_blocks, target, threads, m):
+    model = lamina.compile(matmul_text(m, 512, 48, epilogue=True), target=target, threads=threads)
+    a, b, c = rand(m, 512), rand(512, 48, seed=1), rand(48, seed=2)
+    np.testing.assert_allclose(model(a, b, c)[0], np.maximum(a @ b + c, 0), rtol=1e-4, atol=1e-3)

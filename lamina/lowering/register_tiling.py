@@ -42,6 +42,14 @@ ACCUMULATOR_REGISTERS = 12
 # elements at the next kernel column; LLVM keeps those broadcasts live across the unrolled
 # columns, and with 12 accumulators the tile spilled (measured: 2x slower than with 8).
 CHANNEL_ACCUMULATORS = 8
+# Cache blocking, BLIS-style, of a GEMM whose packed vector operand outgrows the caches (at
+# 2048 x 2048 every row tile streamed all 16 MiB of B's panels again from L3): the reduction runs
+# in slices of BLOCK_K outermost and the row tiles in blocks of BLOCK_ROW_TILES, so a block of A
+# rows (96 x 256 floats, 96 KiB) stays in L2 while each panel slice (256 x 16, 16 KiB) is reused
+# from L1 by the block's row tiles.
+BLOCK_K = 256
+BLOCK_ROW_TILES = 16
+UNBLOCKED_PANEL_BYTES = 4 << 20
 # The widest register tile row: more unrolled rows only add broadcasts per vector load.
 MAX_ROWS = 8
 # The fewest cycles one reduction step of a tile takes: the FMA latency (4-5 on AVX2 cores) and
@@ -287,6 +295,14 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
     else:
         v_inner = loops[plan.vector]
     inner.append(v_inner)
+    blocks = cache_blocks(plan, trips, row_loops)
+    slices = None
+    if blocks:
+        slices, slice_inner = sch.split(loops[plan.reduce[0]], [None, BLOCK_K])
+        (m_outer, tiles), = row_loops
+        block_loop, tile_loop = sch.split(m_outer, [None, BLOCK_ROW_TILES])
+        row_loops = [(block_loop, -(-tiles // BLOCK_ROW_TILES))]
+        panel_loops = panel_loops + [(tile_loop, BLOCK_ROW_TILES)]
     # A batch of rows (symbolic) goes inside the panels, so each panel serves every row tile.
     symbolic_rows = plan.rows >= 0 and trips[plan.rows] is None
     if plan.channel:
@@ -299,9 +315,13 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
         outer_trips.append(trip)
     outer += [loops[i] for i in symbolic + single]
     outer_trips += [trips[i] for i in symbolic + single]
-    reduce = [loops[i] for i in plan.reduce]
-    sch.reorder(*outer, *reduce, *inner)
-    init = sch.decompose_reduction(block, reduce[0])
+    reduce = [loops[i] for i in plan.reduce] if slices is None else [slice_inner]
+    if slices is None:
+        sch.reorder(*outer, *reduce, *inner)
+        init = sch.decompose_reduction(block, reduce[0])
+    else:
+        sch.reorder(slices, *outer, *reduce, *inner)
+        init = sch.decompose_reduction(block, slices)
     init_loops = sch.get_loops(init)
     if init_loops:
         sch.vectorize(init_loops[-1])
@@ -310,11 +330,24 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
     sch.vectorize(v_inner)
     if plan.nr < trips[plan.vector]:
         pack_vector_operand(sch.runner.block(block.value, sch.sequence), plan.vector, plan.nr)
+    # Under the slices of the reduction a tile holds partial sums: an epilogue cannot run there.
+    anchor = (outer[-1] if outer else None) if slices is None else None
     if not (parallel and outer):
-        return Tiled(False, outer[-1] if outer else None)
+        return Tiled(False, anchor)
     # Every spatial loop is parallel by kind; the outermost one runs across threads.
     fused, count = fuse_for_threads(sch, outer, outer_trips, threads)
-    return Tiled(True, fused if count == len(outer) else outer[-1])
+    return Tiled(True, fused if count == len(outer) and anchor is not None else anchor)
+
+
+def cache_blocks(plan: TilePlan, trips: list[int | None], row_loops: list) -> bool:
+    """Whether the tile gets cache blocks: one reduction loop long enough for several slices, a
+    static row-tile loop with more than one block, and panels larger than the caches hold."""
+    if plan.channel or len(plan.reduce) != 1 or len(row_loops) != 1 or row_loops[0][1] is None:
+        return False
+    k, n = trips[plan.reduce[0]], trips[plan.vector]
+    if k is None or k < 2 * BLOCK_K or k % BLOCK_K or n is None:
+        return False
+    return row_loops[0][1] > BLOCK_ROW_TILES and k * n * 4 > UNBLOCKED_PANEL_BYTES
 
 
 def fuse_for_threads(sch: Schedule, loops: list[LoopRV], trips: list[int | None], threads: int) -> tuple[LoopRV, int]:
