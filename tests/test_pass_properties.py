@@ -30,7 +30,7 @@ from lamina.testing import assert_results_match, graph_functions, inputs_for
 from lamina.tools.opt import parse_pipeline_spec
 
 GRAPH_PASSES = ["canonicalize", "fold-constants", "cse", "dce", "shape-infer"]
-PIPELINES = [*GRAPH_PASSES, "explicit-padding", "canonicalize,cse,fold-constants,dce"]
+PIPELINES = [*GRAPH_PASSES, "split-conv-bias", "explicit-padding", "canonicalize,cse,fold-constants,dce"]
 
 
 class Chain:

@@ -2,6 +2,8 @@
 split spatial loops: the pass promotes exactly when the tile inside the reduction is static and
 indexes the output one-to-one, and the loop interpreter computes the same either way."""
 
+import re
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,8 +25,9 @@ func.func @main(%a: tensor<{m} x {k} x f32>, %b: tensor<{k} x {n} x f32>) -> ten
 """
 
 
-def scheduled(m, k, n, mr, nr, depth):
-    """i and j split by mr and nr; k placed after `depth` of (io, jo, ii, ji); init split off."""
+def scheduled(m, k, n, mr, nr, depth, init_outermost=False):
+    """i and j split by mr and nr; k placed after `depth` of (io, jo, ii, ji); the init split
+    off right before k (or before the outermost loop)."""
     loops = parse_module(MATMUL.format(m=m, k=k, n=n))
     lower_module(loops)
     sch = Schedule(loops)
@@ -35,7 +38,7 @@ def scheduled(m, k, n, mr, nr, depth):
     order = [io, jo, ii, ji]
     order.insert(depth, kk)
     sch.reorder(*order)
-    sch.decompose_reduction(block, kk)
+    sch.decompose_reduction(block, order[0] if init_outermost else kk)
     return sch.module
 
 
@@ -47,9 +50,9 @@ def promoted(module):
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 9), st.integers(1, 5), st.integers(1, 9), st.integers(1, 4), st.integers(1, 4), st.integers(0, 4))
-def test_promotion_preserves_results(m, k, n, mr, nr, depth):
-    module = scheduled(m, k, n, mr, nr, depth)
+@given(st.integers(1, 9), st.integers(1, 5), st.integers(1, 9), st.integers(1, 4), st.integers(1, 4), st.integers(0, 4), st.booleans())
+def test_promotion_preserves_results(m, k, n, mr, nr, depth, init_outermost):
+    module = scheduled(m, k, n, mr, nr, depth, init_outermost)
     rng = np.random.default_rng(m * 100 + n)
     a, b = rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)
     want = compile_function(module).run([a, b])[0]
@@ -59,10 +62,19 @@ def test_promotion_preserves_results(m, k, n, mr, nr, depth):
 
 
 def test_a_static_tile_inside_the_reduction_gets_a_local_buffer():
-    # 12 x 16 in tiles of 4 x 8: k outside ii, ji (depth 2) leaves a static 4 x 8 tile inside.
-    text = print_module(promoted(scheduled(12, 5, 16, 4, 8, 2)))
+    # 12 x 16 in tiles of 4 x 8: k outside ii, ji (depth 2) leaves a static 4 x 8 tile inside;
+    # the init, split off outside all loops, wrote the whole output, so the tile is copied in.
+    text = print_module(promoted(scheduled(12, 5, 16, 4, 8, 2, init_outermost=True)))
     assert 'loop.alloc {scope = "local"} : memref<4x8xf32>' in text
     assert 'label = "matmul_acc_in"' in text and 'label = "matmul_acc_out"' in text
+
+
+def test_the_init_of_the_tile_right_before_the_reduction_writes_the_local_buffer():
+    text = print_module(promoted(scheduled(12, 5, 16, 4, 8, 2)))
+    tile = re.search(r"(%\d+) = loop.alloc \{scope = \"local\"\} : memref<4x8xf32>", text).group(1)
+    init = text[text.index('label = "matmul_init"') :]
+    assert re.search(rf"loop.store %\d+, {tile}, ", init.split("loop.yield")[1]), "the init stores into the tile"
+    assert "matmul_acc_in" not in text and 'label = "matmul_acc_out"' in text
 
 
 def test_split_loops_of_one_iterator_inside_the_reduction_are_left_alone():

@@ -14,9 +14,13 @@ def verify_op_tree(root: Operation, context: str | None = None) -> None:
     `context` (e.g. "after pass 'canonicalize'") is added as a note."""
     for op in root.walk():
         try:
-            op.verify_()
-            Operation.verify(op, verify_nested_ops=False)
-        except (VerifyException, ValueError) as e:
+            Operation.verify(op, verify_nested_ops=False)  # structure, then the op's own verifier
+        except (VerifyException, ValueError) as failure:
+            e = failure
+            try:
+                op.verify_()  # its message alone: Operation.verify appends the whole module to it
+            except (VerifyException, ValueError) as own:
+                e = own
             notes = [Note(f"IR became invalid {context}")] if context else []
             lines = [line.strip() for line in str(e).split("\n") if line.strip()]
             # xDSL puts the reason of "operand 'x' does not verify:" on the next line.

@@ -7,7 +7,10 @@ import ctypes
 import ctypes.util
 import functools
 
+from collections.abc import Sequence
+
 import llvmlite.binding as llvm
+import numpy as np
 
 from lamina.ir.diagnostics import LaminaError
 from lamina.targets.host import host_target, initialize_llvm
@@ -53,12 +56,17 @@ def load_openmp_runtime() -> bool:
 
 
 class JitModule:
-    """An optimised module loaded in this process; keeps the engine alive while addresses are in use."""
+    """An optimised module loaded in this process; keeps the engine alive while addresses are in use.
+    `constants` binds the module's external constant declarations (name, array) to copies of
+    the arrays aligned as declared, kept alive with the engine."""
 
-    def __init__(self, ir_text: str, opt_level: int = 3):
+    def __init__(self, ir_text: str, opt_level: int = 3, constants: Sequence[tuple[str, np.ndarray]] = (), alignment: int = 64):
         load_openmp_runtime()
         self.tm = target_machine()
         self.module = parse_and_optimize(ir_text, self.tm, opt_level)
+        self.constants = [aligned_bytes(array, alignment) for _, array in constants]
+        for (name, _), data in zip(constants, self.constants):
+            llvm.add_symbol(name, data.ctypes.data)
         self.engine = llvm.create_mcjit_compiler(self.module, self.tm)
         self.engine.finalize_object()
         self.engine.run_static_constructors()
@@ -71,6 +79,18 @@ class JitModule:
 
     def assembly(self) -> str:
         return self.tm.emit_assembly(self.module)
+
+
+def aligned_bytes(array: np.ndarray, alignment: int) -> np.ndarray:
+    """The bytes of array at an address that is a multiple of `alignment` (itself when it is)."""
+    flat = np.ascontiguousarray(array).reshape(-1).view(np.uint8)
+    if flat.ctypes.data % alignment == 0:
+        return flat
+    raw = np.empty(flat.size + alignment, np.uint8)
+    start = -raw.ctypes.data % alignment
+    out = raw[start : start + flat.size]
+    out[:] = flat
+    return out
 
 
 def emit_object(ir_text: str, opt_level: int = 3) -> bytes:

@@ -26,7 +26,7 @@ from xdsl.dialects.builtin import (
 )
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
-from lamina.ir.diagnostics import error_at
+from lamina.ir.diagnostics import LaminaError, error_at
 from lamina.ir.dims import Dim, SymDim
 from lamina.ir.types import BufferType, f16, f32, f64, numpy_dtype, u8
 
@@ -78,13 +78,18 @@ class FunctionState:
 
 
 class LLVMEmitter:
-    def __init__(self, module: ModuleOp, symbols: tuple[str, ...], name: str = "lamina"):
+    def __init__(self, module: ModuleOp, symbols: tuple[str, ...], name: str = "lamina", constant_prefix: str | None = None):
         self.source = module
         self.symbols = symbols
         self.module = ir.Module(name=name)
         self.functions: dict[str, ir.Function] = {}
         self.outlined = 0
         self.constants = 0
+        # With a prefix, constant buffers are external declarations named `<prefix><n>` whose
+        # arrays (`constant_arrays`) the caller binds to the symbols: LLVM then never parses or
+        # copies the weights (tens of megabytes as IR text; `constant_definitions` writes them).
+        self.constant_prefix = constant_prefix
+        self.constant_arrays: list[tuple[str, np.ndarray]] = []
 
     # ------------------------------------------------------------ module level
 
@@ -245,12 +250,16 @@ class LLVMEmitter:
     def op_device_const_buffer(self, op, st):
         array = np.ascontiguousarray(op.attr("value"))
         ty = ir.ArrayType(I8, array.nbytes)
-        g = ir.GlobalVariable(self.module, ty, name=f"lamina_const_{self.constants}")
+        name = f"{self.constant_prefix or 'lamina_const_'}{self.constants}"
+        g = ir.GlobalVariable(self.module, ty, name=name)
         self.constants += 1
         g.global_constant = True
-        g.linkage = "internal"
-        g.align = 64
-        g.initializer = ir.FormattedConstant(ty, f'c"{escaped_bytes(array)}"')
+        g.align = CONSTANT_ALIGNMENT
+        if self.constant_prefix is None:
+            g.linkage = "internal"
+            g.initializer = ir.FormattedConstant(ty, f'c"{escaped_bytes(array)}"')
+        else:
+            self.constant_arrays.append((name, array))
         st.values[op.results[0]] = st.builder.bitcast(g, llvm_type(op.results[0].type))
 
     def op_device_broadcast(self, op, st):
@@ -491,6 +500,25 @@ def counted_loop(b: ir.IRBuilder, lower: ir.Value, upper: ir.Value, step: int, e
 
 
 HEX_DIGITS = np.frombuffer(b"0123456789ABCDEF", np.uint8)
+# Constant buffers are declared this aligned, so LLVM may use aligned vector loads on them.
+CONSTANT_ALIGNMENT = 64
+
+
+def constant_definitions(ir_text: str, arrays: list[tuple[str, np.ndarray]]) -> str:
+    """`ir_text` with the external constant declarations of `arrays` replaced by definitions
+    holding their bytes (what a shared library carries)."""
+    definitions = {}
+    for name, array in arrays:
+        ty = f"[{array.nbytes} x i8]"
+        declaration = f'@"{name}" = external constant {ty}, align {CONSTANT_ALIGNMENT}'
+        definitions[declaration] = f'@"{name}" = internal constant {ty} c"{escaped_bytes(array)}", align {CONSTANT_ALIGNMENT}'
+    lines = ir_text.split("\n")
+    for k, line in enumerate(lines):
+        if line in definitions:
+            lines[k] = definitions.pop(line)
+    if definitions:
+        raise LaminaError(f"internal error: the LLVM IR does not declare {next(iter(definitions))}")
+    return "\n".join(lines)
 
 
 def escaped_bytes(array: np.ndarray) -> str:

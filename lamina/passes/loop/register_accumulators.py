@@ -19,6 +19,10 @@ makes the promotion explicit, as TVM's `cache_write(..., "local")` + `compute_at
     loop.for %c ... { <S> acc[m, v] = acc[m, v] + a * b }
     <S copy>  out[..] = acc[m, v]
 
+When the nest right before the reductions initializes exactly the tile (decompose-reduction's
+init: `out[..] = 0` over loops of the tile's extents, at the same index) it writes `acc`
+instead, and the copy in is left out.
+
 After unrolling and vectorizing, every `acc` access has constant indices, and LLVM's SROA turns
 the stack buffer into SSA values (phis around the reduction loops) before any alias question.
 
@@ -221,6 +225,23 @@ def _hoisted(value: SSAValue, nest: Nest, zeros: dict[SSAValue, SSAValue], at: I
     return done[value]
 
 
+def _enclosing(op: Operation) -> list[Operation]:
+    """The ops around op, outermost first."""
+    found = []
+    parent = op.parent_op()
+    while parent is not None:
+        found.append(parent)
+        parent = parent.parent_op()
+    return found[::-1]
+
+
+def top_level_in(op: Operation, block: Block) -> Operation:
+    """The ancestor of op (or op) directly in `block`."""
+    while op.parent_block() is not block:
+        op = op.parent_op()
+    return op
+
+
 def _free_values(op: Operation) -> list[SSAValue]:
     inside: set[SSAValue] = set()
     for o in op.walk():
@@ -280,6 +301,70 @@ def _copy_tile(nest: Nest, mapper: dict[SSAValue, SSAValue], buffers: dict[SSAVa
     return copy
 
 
+def _loop_chain(outer: Operation) -> tuple[list[Operation], Operation] | None:
+    """The loops of a perfect nest and its one block (index arithmetic aside)."""
+    loops, current = [outer], outer
+    while True:
+        inner = [o for o in current.regions[0].block.ops if o.name != "loop.yield" and not _is_index_math(o)]
+        if len(inner) != 1:
+            return None
+        (nxt,) = inner
+        if nxt.name == "loop.block":
+            return loops, nxt
+        if nxt.name != "loop.for":
+            return None
+        loops.append(nxt)
+        current = nxt
+
+
+def _same_value(a: SSAValue, b: SSAValue, init: Operation, var_map: dict[SSAValue, SSAValue], bindings: dict[SSAValue, SSAValue], forms: IndexForms) -> bool:
+    """Whether index `a` of the init nest computes what `b` of the tile computes, its loop
+    variables standing for the tile's (structurally: same ops, same constants)."""
+    a, b = bindings.get(a, a), forms.origin(b)
+    if a in var_map:
+        return var_map[a] is b
+    owner_a, owner_b = a.owner, b.owner
+    inside = isinstance(owner_a, Operation) and init.is_ancestor(owner_a)
+    if not inside:
+        return a is b and not (isinstance(owner_a, Block) and init.is_ancestor(owner_a.parent_op()))
+    if not isinstance(owner_b, Operation) or owner_a.name != owner_b.name or len(owner_a.operands) != len(owner_b.operands):
+        return False
+    if owner_a.properties != owner_b.properties:
+        return False
+    return all(_same_value(x, y, init, var_map, bindings, forms) for x, y in zip(owner_a.operands, owner_b.operands))
+
+
+def _init_store(nest: Nest, buffer: SSAValue) -> Operation | None:
+    """The store of the nest right before the reductions that initializes exactly the tile's
+    elements of `buffer` (what decompose-reduction leaves there): loops of the tile's extents,
+    one block storing a value computed without loads at the accumulator's index."""
+    prev = nest.reductions[0].prev_op
+    while prev is not None and _is_index_math(prev):
+        prev = prev.prev_op
+    found = _loop_chain(prev) if prev is not None and prev.name == "loop.for" else None
+    if found is None:
+        return None
+    loops, block = found
+    if len(loops) != len(nest.tile) or any(
+        static_value(a.operands[0]) != 0 or static_value(a.operands[1]) != static_value(b.operands[1]) or a.attr("step") != 1
+        for a, b in zip(loops, nest.tile)
+    ):
+        return None
+    body = block.regions[1].block
+    if any(o.name != "loop.yield" for o in block.regions[0].block.ops):
+        return None
+    stores = [o for o in body.ops if o.name == "loop.store"]
+    if len(stores) != 1 or stores[0].operands[1] is not buffer or any(o.name == "loop.load" or o.regions for o in body.walk() if o is not body.parent_op()):
+        return None
+    var_map = {loop_var(a): loop_var(b) for a, b in zip(loops, nest.tile)}
+    bindings = dict(zip(body.args, block.operands))
+    forms = IndexForms(nest)
+    wanted = _indices(_accesses(nest.block.regions[1].block, buffer)[0])
+    if not all(_same_value(x, y, prev, var_map, bindings, forms) for x, y in zip(_indices(stores[0]), wanted)):
+        return None
+    return stores[0]
+
+
 def promote(nest: Nest) -> int:
     buffers = candidates(nest)
     if not buffers:
@@ -299,13 +384,24 @@ def promote(nest: Nest) -> int:
     hoisted: dict[SSAValue, SSAValue] = {}
     for value in free:
         mapper[value] = _hoisted(value, nest, zeros, before, hoisted)
+    inits = {buffer: _init_store(nest, buffer) for buffer in buffers}
     tiles: dict[SSAValue, SSAValue] = {}
     for buffer in buffers:
         t: BufferType = buffer.type
         alloc = Loop["alloc"].build([], {"scope": "local"}, [BufferType.of(trips, t.element_type)])
-        Rewriter.insert_op(alloc, before)
+        init = inits[buffer]
+        Rewriter.insert_op(alloc, before if init is None else InsertPoint.before(top_level_in(init, top.parent_block())))
         tiles[buffer] = alloc.results[0]
-    Rewriter.insert_op(_copy_tile(nest, mapper, tiles, True, SUFFIX_IN), before)
+        if init is not None:
+            # The init nest writes the local tile instead; copying the buffer in is not needed.
+            init_loops = [o for o in _enclosing(init) if o.name == "loop.for"][-len(nest.tile) :]
+            init.operands = [init.operands[0], alloc.results[0], *(loop_var(l) for l in init_loops)]
+            for init_loop, tile_loop in zip(init_loops, nest.tile):
+                if tile_loop.attr("unroll"):
+                    init_loop.properties["unroll"] = tile_loop.properties["unroll"]
+    loaded = {b: t for b, t in tiles.items() if inits[b] is None}
+    if loaded:
+        Rewriter.insert_op(_copy_tile(nest, mapper, loaded, True, SUFFIX_IN), before)
     Rewriter.insert_op(_copy_tile(nest, mapper, tiles, False, SUFFIX_OUT), InsertPoint.after(top))
     tile_vars = [loop_var(l) for l in nest.tile]
     for buffer, tile in tiles.items():

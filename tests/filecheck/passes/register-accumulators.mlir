@@ -1,18 +1,17 @@
 // RUN: lamina-opt %s -p 'lower-graph-to-loop,default-schedule{threads=1},unswitch-guards,register-accumulators' | filecheck %s
 // A register tile of 6 rows x 16 columns updates the same 96 elements of %out at every step of
-// k. The pass gives them a local buffer for the whole reduction: copied in before k, updated in
-// place, copied out after, all over the tile's own loops (unrolled, vectorized), so the code
-// generator keeps the tile in registers without having to prove the 12 vector addresses apart.
+// k. The pass gives them a local buffer for the whole reduction: initialized by the init nest
+// right before k (which wrote %out's tile and now writes the buffer, unrolled like the tile),
+// updated in place, copied out after, so the code generator keeps the tile in registers
+// without having to prove the 12 vector addresses apart.
 
 // CHECK-LABEL: func.func @matmul
-// CHECK:         loop.block {{.*}} {label = "matmul_init"
 // CHECK:         %[[TILE:.*]] = loop.alloc {scope = "local"} : memref<6x16xf32>
-// CHECK-NEXT:    loop.for %{{.*}}, %{{.*}} {label = "i_1_acc_in", unroll = 6} (%[[I:.*]]: index) {
-// CHECK-NEXT:      loop.for %{{.*}}, %{{.*}} {label = "j_acc_in", vectorize = true} (%[[J:.*]]: index) {
-// CHECK:             loop.block {{.*}} {label = "matmul_acc_in", iter_kinds = "SS", domain = [12, 16]} (
-// CHECK:             } (%[[R:.*]]: index, %[[C:.*]]: index) {
-// CHECK-NEXT:          %[[V:.*]] = loop.load %2, %[[R]], %[[C]] : f32
-// CHECK-NEXT:          loop.store %[[V]], %[[TILE]], %[[I]], %[[J]]
+// CHECK-NEXT:    loop.for %{{.*}}, %{{.*}} {label = "i_1_init", unroll = 6} (%[[I:.*]]: index) {
+// CHECK-NEXT:      loop.for %{{.*}}, %{{.*}} {label = "j_init", vectorize = true} (%[[J:.*]]: index) {
+// CHECK:             loop.block {{.*}} {label = "matmul_init"
+// CHECK:               loop.store %{{.*}}, %[[TILE]], %[[I]], %[[J]]
+// CHECK-NOT:     matmul_acc_in
 // CHECK:         loop.for %{{.*}}, %{{.*}} {kind = "reduction", label = "k"}
 // CHECK-NEXT:      loop.for %{{.*}}, %{{.*}} {label = "i_1", unroll = 6} (%[[TI:.*]]: index) {
 // CHECK-NEXT:        loop.for %{{.*}}, %{{.*}} {label = "j", vectorize = true} (%[[TJ:.*]]: index) {
