@@ -102,6 +102,24 @@ def test_lane_dependent_inner_bounds_are_masked():
     np.testing.assert_array_equal(out, np.arange(6, dtype=np.float32))
 
 
+def test_a_buffer_allocated_inside_a_parallel_loop_belongs_to_each_iteration():
+    # out[i, j] = x[i, j] + x[i, 3 - j] through a local row buffer allocated per iteration of
+    # the parallel i (its iterations run as lanes at once: each lane needs its own copy).
+    def fill(b, x, out):
+        with b.loop(b.index(0), b.index(5), "parallel", "i") as i:
+            row = b.alloc(BufferType.of([4], f32), "local")
+            with b.loop(b.index(0), b.index(4), "parallel", "j") as j:
+                b.store(b.load(x, [i, j]), row, [j])
+            with b.loop(b.index(0), b.index(4), "serial", "j2") as j2:
+                mirrored = b.add(arith.SubiOp(b.index(3), j2)).result
+                b.store(b.add(arith.AddfOp(b.load(row, [j2]), b.load(row, [mirrored]))).result, out, [i, j2])
+
+    module = loop_function([BufferType.of([5, 4], f32), BufferType.of([5, 4], f32)], 1, fill)
+    x = np.arange(20, dtype=np.float32).reshape(5, 4)
+    (out,) = run_function(module, x)
+    np.testing.assert_array_equal(out, x + x[:, ::-1])
+
+
 def test_out_of_bounds_access_is_a_located_error():
     def fill(b, x, out):
         with b.loop(b.index(0), b.index(5), "parallel", "i") as i:

@@ -7,7 +7,9 @@ it is repacked once, at compile time, into panels `Bp[j / NR, k, j % NR]`: each 
 contiguous stream.
 
 The block's iterator j becomes two iterators (jo, ji) bound to the tile's split loops, so the
-packed access is affine — the vectorizer loads `Bp[jo, k, ji : ji + lanes]` contiguously.
+packed access is affine — the vectorizer loads `Bp[jo, k, ji : ji + lanes]` contiguously. The
+vector axis may be any axis of the constant: a conv tiled along its output channels packs its
+weights `W[o, c, ky, kx]` as `Wp[o / NR, c, ky, kx, o % NR]`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from xdsl.dialects import arith
 from xdsl.dialects.builtin import IndexType, IntegerAttr
 from xdsl.ir import Block, Operation, Region, SSAValue
 
-from lamina.dialects.loop import REDUCE, SPATIAL, Loop
+from lamina.dialects.loop import SPATIAL, Loop
 from lamina.ir.dense import DenseElementsAttr
 
 INDEX = IndexType()
@@ -39,9 +41,9 @@ def _split_binding(value: SSAValue, nr: int) -> tuple[SSAValue, SSAValue] | None
 
 
 def packable_load(block: Operation, vector: int) -> tuple[Operation, int] | None:
-    """The load of a constant indexed by the bare vector iterator in one position (the axis
-    the vectors run along) and by reduce iterators or values independent of it elsewhere, and
-    that position; the vector iterator must not be the last index of a 1-D constant."""
+    """The load of a constant of two or more dimensions (a bias is not worth packing) indexed
+    by the bare vector iterator in one position, the axis the vectors run along, and by values
+    independent of it elsewhere; with that position."""
     body = block.regions[1].block
     v_arg = body.args[vector]
     for op in body.ops:

@@ -196,7 +196,6 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
     if not spatial or spatial[-1] > reduce[0]:
         return None
     body = block.regions[1].block
-    iters = list(body.args)
     written = {op.operands[1] for op in body.ops if op.name == "loop.store"}
     vector, touching_vector = spatial[-1], _vector_operand_iterators(body, spatial[-1], written, channel=False)
     channel = _channel_vector(body, spatial, trips, written, lanes)
