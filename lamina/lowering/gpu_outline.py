@@ -12,6 +12,7 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 
 from lamina.dialects.device import Device
 from lamina.ir.diagnostics import error_at
+from lamina.ir.free_values import free_values
 from lamina.ir.types import BufferType
 
 INDEX = IndexType()
@@ -25,21 +26,6 @@ def _static_trip(loop: Operation) -> int | None:
         step = loop.attr("step")
         return -(-(upper.value.value.data - lower.value.value.data) // step)
     return None
-
-
-def _free_values(op: Operation) -> list[SSAValue]:
-    defined: set[SSAValue] = set()
-    for inner in op.walk():
-        defined.update(inner.results)
-        for region in inner.regions:
-            for block in region.blocks:
-                defined.update(block.args)
-    free: list[SSAValue] = []
-    for inner in op.walk():
-        for o in inner.operands:
-            if o not in defined and o not in free:
-                free.append(o)
-    return free
 
 
 def outline_nest(lowerer, loop: Operation, em, kernels: list[func.FuncOp]) -> None:
@@ -57,7 +43,7 @@ def outline_nest(lowerer, loop: Operation, em, kernels: list[func.FuncOp]) -> No
         raise error_at(loop, f"a CUDA block holds at most 1024 threads, the bound loops ask for {block_dims}")
     # Values the nest uses from outside become kernel parameters; index values computed on the
     # host (bounds, sizes) travel by value, buffers as device pointers.
-    free = _free_values(loop)
+    free = free_values(loop)
     params = [em.values[v] for v in free]
     kernel_block = Block(arg_types=[p.type for p in params])
     name = f"{lowerer.fn.sym_name.data}_kernel{len(kernels)}"

@@ -27,6 +27,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 
 from lamina.ir.diagnostics import LaminaError, error_at
+from lamina.ir.free_values import free_values
 from lamina.ir.dims import Dim, SymDim
 from lamina.ir.types import BufferType, f16, f32, f64, numpy_dtype, u8
 
@@ -334,7 +335,7 @@ class LLVMEmitter:
         """op's loop as `void name(captured..., i64 first, i64 last, i64* symbols)`, or with
         `per_iteration` its body as `void name(captured..., i64 i, i64* symbols)`; returns it
         and the captured values its callers pass."""
-        free = self.free_values(op)
+        free = free_values(op, own_operands=False)
         # Constants are re-created in the body: as parameters, loop bounds would stop being
         # known and LLVM could no longer unroll or fold the loops they bound.
         constants = [c for c in free if isinstance(c.owner, arith.ConstantOp)]
@@ -456,22 +457,6 @@ class LLVMEmitter:
             self.emit_loop(inner, fn.args[-3], fn.args[-2], step, body)
         inner.builder.ret_void()
         return fn
-
-    def free_values(self, op: Operation) -> list[SSAValue]:
-        inside: set[SSAValue] = set()
-        used: list[SSAValue] = []
-        for inner in op.walk():
-            for region in inner.regions:
-                for block in region.blocks:
-                    inside.update(block.args)
-            inside.update(inner.results)
-        for inner in op.walk():
-            if inner is op:
-                continue
-            for o in inner.operands:
-                if o not in inside and o not in used:
-                    used.append(o)
-        return used
 
     # ------------------------------------------------------------ arith / math
 

@@ -46,6 +46,7 @@ from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from lamina.dialects.loop import REDUCE, SPATIAL, Loop
+from lamina.ir.free_values import free_values
 from lamina.ir.types import BufferType, numpy_dtype
 from lamina.passes.schedule.nest import loop_var, static_value, terminate
 
@@ -67,18 +68,12 @@ def _is_index_math(op: Operation) -> bool:
 
 
 def _chain(outer: Operation) -> Nest | None:
-    loops, current = [outer], outer
-    while True:
-        inner = [o for o in current.regions[0].block.ops if o.name != "loop.yield" and not _is_index_math(o)]
-        if len(inner) != 1:
-            return None
-        (nxt,) = inner
-        if nxt.name == "loop.block":
-            break
-        if nxt.name != "loop.for":
-            return None
-        loops.append(nxt)
-        current = nxt
+    """The nest under a reduction loop when it is reductions, then static tile loops from 0,
+    then one block."""
+    found = _loop_chain(outer)
+    if found is None:
+        return None
+    loops, block = found
     kinds = [l.attr("kind") == "reduction" for l in loops]
     split = kinds.index(False) if False in kinds else len(kinds)
     if split == len(loops) or any(kinds[split:]):
@@ -86,7 +81,7 @@ def _chain(outer: Operation) -> Nest | None:
     tile = loops[split:]
     if any(static_value(l.operands[0]) != 0 or static_value(l.operands[1]) is None or l.attr("step") != 1 for l in tile):
         return None
-    return Nest(loops[:split], tile, nxt)
+    return Nest(loops[:split], tile, block)
 
 
 class IndexForms:
@@ -242,16 +237,6 @@ def top_level_in(op: Operation, block: Block) -> Operation:
     return op
 
 
-def _free_values(op: Operation) -> list[SSAValue]:
-    inside: set[SSAValue] = set()
-    for o in op.walk():
-        inside.update(o.results)
-        for region in o.regions:
-            for b in region.blocks:
-                inside.update(b.args)
-    return list(dict.fromkeys(v for o in op.walk() for v in o.operands if v not in inside))
-
-
 def _relabel(root: Operation, suffix: str) -> None:
     for op in root.walk():
         if op.name in ("loop.for", "loop.block") and op.attr("label"):
@@ -372,7 +357,7 @@ def promote(nest: Nest) -> int:
     trips = [static_value(l.operands[1]) for l in nest.tile]
     if prod(trips) * sum(numpy_dtype(b.type.element_type).itemsize for b in buffers) > MAX_TILE_BYTES:
         return 0
-    free = _free_values(nest.tile[0])
+    free = free_values(nest.tile[0])
     if not all(_hoistable(v, nest.reductions[0]) for v in free):
         return 0
     top = nest.reductions[0]
