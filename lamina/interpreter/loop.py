@@ -28,6 +28,7 @@ from lamina.interpreter.graph import find_function
 from lamina.ir.diagnostics import LaminaError, error_at
 from lamina.ir.dims import SymDim, evaluate_dim, parse_dim
 from lamina.ir.types import BufferType, numpy_dtype
+from lamina.passes.schedule.nest import enclosing_loops
 
 Env = list
 Mask = Any  # None (every lane live) or a bool array broadcastable to the lane shape
@@ -266,7 +267,7 @@ class LoopFunction:
         # A buffer allocated inside parallel loops belongs to one iteration of them; their
         # iterations run here as lanes at once, so it gets one copy per lane, and its accesses
         # select the copy by the lanes' positions (`_private_index`).
-        lane_loops = [p for p in _enclosing_loops(op) if p.attr("kind") == "parallel"]
+        lane_loops = [p for p in enclosing_loops(op) if p.attr("kind") == "parallel"]
         if lane_loops:
             self.private[o] = [(self._slot(p.body.block.args[0]), p.attr("step")) for p in lane_loops]
         lane_vars = self.private.get(o, [])
@@ -465,16 +466,6 @@ class LoopFunction:
             outputs.append(np.zeros(shape, dtype=t.dtype))
         self.run_into([*inputs, *outputs])
         return outputs
-
-
-def _enclosing_loops(op: Operation) -> list[Operation]:
-    loops = []
-    parent = op.parent_op()
-    while parent is not None and not isinstance(parent, func.FuncOp):
-        if parent.name == "loop.for":
-            loops.append(parent)
-        parent = parent.parent_op()
-    return loops[::-1]
 
 
 def _max_parallel_depth(block: Block) -> int:

@@ -53,17 +53,18 @@ def packable_load(block: Operation, vector: int) -> tuple[Operation, int] | None
         if not isinstance(buffer.owner, Operation) or buffer.owner.name != "loop.const" or v_arg not in indices:
             continue
         axis = indices.index(v_arg)
-        if any(_depends_on(ix, v_arg) for k, ix in enumerate(indices) if k != axis):
+        if any(depends_on(ix, v_arg) for k, ix in enumerate(indices) if k != axis):
             continue
         return op, axis
     return None
 
 
-def _depends_on(value: SSAValue, arg: SSAValue) -> bool:
+def depends_on(value: SSAValue, arg: SSAValue) -> bool:
+    """Whether an index value computed in a block body (arith ops) depends on `arg`."""
     if value is arg:
         return True
     owner = value.owner
-    return isinstance(owner, Operation) and owner.name.startswith("arith.") and any(_depends_on(o, arg) for o in owner.operands)
+    return isinstance(owner, Operation) and owner.name.startswith("arith.") and any(depends_on(o, arg) for o in owner.operands)
 
 
 def pack_vector_operand(block: Operation, vector: int, nr: int) -> bool:
@@ -131,4 +132,4 @@ def _split_iterator(block: Operation, vector: int, nr: int, split: tuple[SSAValu
     return replacement
 
 
-__all__ = ["pack_vector_operand", "packable_load"]
+__all__ = ["depends_on", "pack_vector_operand", "packable_load"]

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from xdsl.ir import Operation, SSAValue
 
 from lamina.dialects.loop import REDUCE
-from lamina.lowering.pack_operands import pack_vector_operand
+from lamina.lowering.pack_operands import depends_on, pack_vector_operand
 from lamina.schedule import LoopRV, Schedule
 
 # Vector registers the accumulators may take (AVX2 has 16; the rest hold operands). They stay in
@@ -70,19 +70,11 @@ class TilePlan:
     rows_with: int = -1  # a loop fused with the rows loop (outside it) before the rows split
 
 
-def _index_uses(value: SSAValue, arg: SSAValue) -> bool:
-    """Whether an index value computed in the block body depends on `arg`."""
-    if value is arg:
-        return True
-    owner = value.owner
-    return isinstance(owner, Operation) and owner.name.startswith("arith.") and any(_index_uses(o, arg) for o in owner.operands)
-
-
 def _coefficient(value: SSAValue, arg: SSAValue) -> int | None:
     """c when value == c * arg + (something independent of arg); None when not affine in arg."""
     if value is arg:
         return 1
-    if not _index_uses(value, arg):
+    if not depends_on(value, arg):
         return 0
     owner = value.owner
     if isinstance(owner, Operation) and owner.name in ("arith.addi", "arith.subi", "arith.muli"):
@@ -93,7 +85,7 @@ def _coefficient(value: SSAValue, arg: SSAValue) -> int | None:
             return a + b
         if owner.name == "arith.subi":
             return a - b
-        scale = next((_constant(o) for o in owner.operands if not _index_uses(o, arg)), None)
+        scale = next((_constant(o) for o in owner.operands if not depends_on(o, arg)), None)
         return None if scale is None else (a or b) * scale
     return None
 
@@ -127,7 +119,7 @@ def _vector_operand_iterators(body, vector: int, written: set[SSAValue], channel
     v_arg = iters[vector]
     touching: set[int] = set()
     for op, indices in _accesses(body):
-        uses = [_index_uses(ix, v_arg) for ix in indices]
+        uses = [depends_on(ix, v_arg) for ix in indices]
         if not any(uses):
             continue
         accumulator = op.name == "loop.store" or op.operands[0] in written
@@ -139,7 +131,7 @@ def _vector_operand_iterators(body, vector: int, written: set[SSAValue], channel
             if any(uses[:-1]) or _coefficient(indices[-1], v_arg) not in allowed:
                 return None  # a gathered vector access: the plain schedule does better
         if not accumulator:
-            touching.update(k for k, arg in enumerate(iters) if any(_index_uses(ix, arg) for ix in indices))
+            touching.update(k for k, arg in enumerate(iters) if any(depends_on(ix, arg) for ix in indices))
     return touching
 
 

@@ -40,7 +40,7 @@ from math import prod
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
@@ -48,7 +48,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from lamina.dialects.loop import REDUCE, SPATIAL, Loop
 from lamina.ir.free_values import free_values
 from lamina.ir.types import BufferType, numpy_dtype
-from lamina.passes.schedule.nest import loop_var, static_value, terminate
+from lamina.passes.schedule.nest import enclosing_loops, loop_var, static_value, suffix_labels, terminate
 
 INDEX = IndexType()
 # A tile larger than the 16 AVX2 vector registers would spill wherever it lives.
@@ -220,27 +220,11 @@ def _hoisted(value: SSAValue, nest: Nest, zeros: dict[SSAValue, SSAValue], at: I
     return done[value]
 
 
-def _enclosing(op: Operation) -> list[Operation]:
-    """The ops around op, outermost first."""
-    found = []
-    parent = op.parent_op()
-    while parent is not None:
-        found.append(parent)
-        parent = parent.parent_op()
-    return found[::-1]
-
-
 def top_level_in(op: Operation, block: Block) -> Operation:
     """The ancestor of op (or op) directly in `block`."""
     while op.parent_block() is not block:
         op = op.parent_op()
     return op
-
-
-def _relabel(root: Operation, suffix: str) -> None:
-    for op in root.walk():
-        if op.name in ("loop.for", "loop.block") and op.attr("label"):
-            op.properties["label"] = StringAttr(op.attr("label") + suffix)
 
 
 def _copy_tile(nest: Nest, mapper: dict[SSAValue, SSAValue], buffers: dict[SSAValue, SSAValue], into_tile: bool, suffix: str) -> Operation:
@@ -282,7 +266,7 @@ def _copy_tile(nest: Nest, mapper: dict[SSAValue, SSAValue], buffers: dict[SSAVa
         body.add_op(Loop["store"].build([load.results[0], target[0], *target[1]], result_types=[]))
     terminate(body)
     Rewriter.replace_op(old_block, op, [])
-    _relabel(copy, suffix)
+    suffix_labels(copy, suffix)
     return copy
 
 
@@ -379,7 +363,7 @@ def promote(nest: Nest) -> int:
         tiles[buffer] = alloc.results[0]
         if init is not None:
             # The init nest writes the local tile instead; copying the buffer in is not needed.
-            init_loops = [o for o in _enclosing(init) if o.name == "loop.for"][-len(nest.tile) :]
+            init_loops = enclosing_loops(init)[-len(nest.tile) :]
             init.operands = [init.operands[0], alloc.results[0], *(loop_var(l) for l in init_loops)]
             for init_loop, tile_loop in zip(init_loops, nest.tile):
                 if tile_loop.attr("unroll"):

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import IndexType, IntegerAttr, IntegerType, ModuleOp, StringAttr
+from xdsl.dialects.builtin import IndexType, IntegerAttr, IntegerType, ModuleOp
 from xdsl.ir import Block, BlockArgument, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.transforms.dead_code_elimination import region_dce
@@ -39,7 +39,7 @@ from xdsl.transforms.dead_code_elimination import region_dce
 from lamina.dialects.loop import Loop
 from lamina.ir.arith_predicates import CMPI_PREDICATES
 from lamina.passes.schedule.loops import _permute as permute_headers
-from lamina.passes.schedule.nest import static_value
+from lamina.passes.schedule.nest import static_value, suffix_labels
 
 INDEX = IndexType()
 I1 = IntegerType(1)
@@ -260,13 +260,6 @@ def _inline_guard(guard: Operation) -> None:
     guard.erase()
 
 
-def _relabel(ops: list[Operation]) -> None:
-    for top in ops:
-        for op in top.walk():
-            if op.name in ("loop.for", "loop.block") and op.attr("label"):
-                op.properties["label"] = StringAttr(op.attr("label") + COPY_SUFFIX)
-
-
 def version(host: Operation, guarded: list[tuple[Operation, list[tuple[Affine, str]]]]) -> list[Operation]:
     """H's body becomes: if all guards hold, a copy without them; else the body with each
     guard turned into the bounds of its loop where it can be (`tighten`), as it was otherwise."""
@@ -287,7 +280,8 @@ def version(host: Operation, guarded: list[tuple[Operation, list[tuple[Affine, s
     for guard, tests in guarded:
         _inline_guard(in_copy[id(guard)])
         tighten(emit, guard, tests)
-    _relabel(copies)
+    for copy in copies:
+        suffix_labels(copy, COPY_SUFFIX)
     return versions
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import IndexType, IntegerAttr
+from xdsl.dialects.builtin import IndexType, IntegerAttr, StringAttr
 from xdsl.ir import Block, Operation, Region, SSAValue
 
 from lamina.dialects.loop import Loop
@@ -203,6 +203,14 @@ class IndexMath:
 
     def both(self, a: SSAValue, b: SSAValue) -> SSAValue:
         return self.add_op(arith.AndIOp(a, b)).result
+
+
+def suffix_labels(root: Operation, suffix: str) -> None:
+    """Append `suffix` to the label of every loop and block in root (a copy of a nest: labels
+    name one loop or block each)."""
+    for op in root.walk():
+        if op.name in ("loop.for", "loop.block") and op.attr("label"):
+            op.properties["label"] = StringAttr(op.attr("label") + suffix)
 
 
 def new_loop(lower: SSAValue, upper: SSAValue, label: str, kind: str, step: int = 1) -> Operation:
