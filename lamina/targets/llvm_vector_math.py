@@ -7,8 +7,11 @@ vector registers instead, to within a few ulp of libm (checked against numpy in 
 - exp(x) = 2^n * p(r), n = round(x / ln 2), r = x - n ln 2 in two parts (Cody-Waite), p the
   degree-7 Taylor polynomial of e^r on |r| <= ln2/2 (truncation below 1e-8 relative); 2^n is
   built in the exponent bits. Overflow gives +inf, underflow 0, NaN stays NaN.
-- erf(x): an odd Taylor polynomial for |x| < 0.5, otherwise 1 - t q(t) e^(-x^2) with
-  t = 1/(1 + 0.3275911 |x|) (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7), with x's sign.
+- erf(x) = x P(x^2) / Q(x^2) with |x| clamped to 3.92 (erf rounds to 1 beyond) and the result
+  to 1: one rational function of degrees 5/5 in x^2, fitted for float32 by iteratively reweighted
+  least squares on the relative error (3.6e-7 at most, 3 ulp). One division and 11 multiply-adds,
+  where the branch pair it replaced (a Taylor series and an exp-based tail) cost four times as
+  many instructions and made GELU's epilogue cost half the matmul it follows.
 - tanh(x): an odd Taylor polynomial for |x| < 0.25, otherwise 1 - 2 / (e^(2|x|) + 1), with x's sign.
 """
 
@@ -81,16 +84,21 @@ def _odd_function(b: ir.IRBuilder, x: ir.Value, cutoff: float, series: list[floa
     return b.select(b.fcmp_unordered("uno", x, x), x, result)
 
 
+ERF_CLAMP = 3.92
+ERF_NUMERATOR = [1.1283791065216064, 0.1904064565896988, 0.05274873226881027, 0.003765618894249201, 0.00028488319367170334, 2.0500931441347348e-06]
+ERF_DENOMINATOR = [1.0, 0.5020760893821716, 0.1141091138124466, 0.014969220384955406, 0.0011625367915257812, 3.809179906966165e-05]
+
+
 def vector_erf(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
     t = x.type
-
-    def away(ax, x2):  # 1 - t (a1 + t (a2 + ...)) e^(-x^2)
-        tt = b.fdiv(_splat(t, 1.0), b.fadd(_splat(t, 1.0), b.fmul(ax, _splat(t, 0.3275911))))
-        q = b.fmul(tt, _horner(b, tt, [0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429]))
-        return b.fsub(_splat(t, 1.0), b.fmul(q, vector_exp(b, b.fneg(x2))))
-
-    # |x| < 0.5: 2/sqrt(pi) * (x - x^3/3 + x^5/10 - x^7/42 + x^9/216 - x^11/1320)
-    return _odd_function(b, x, 0.5, [1.0, -1 / 3, 1 / 10, -1 / 42, 1 / 216, -1 / 1320], 2 / math.sqrt(math.pi), away)
+    module = b.module
+    ax = b.call(_intrinsic(module, "llvm.minnum", t, 2), [b.call(_intrinsic(module, "llvm.fabs", t, 1), [x]), _splat(t, ERF_CLAMP)])
+    x2 = b.fmul(ax, ax)
+    ratio = b.fdiv(_horner(b, x2, ERF_NUMERATOR), _horner(b, x2, ERF_DENOMINATOR))
+    magnitude = b.call(_intrinsic(module, "llvm.minnum", t, 2), [b.fmul(ax, ratio), _splat(t, 1.0)])
+    result = b.call(_intrinsic(module, "llvm.copysign", t, 2), [magnitude, x])
+    # minnum drops a NaN operand: NaN in, NaN out.
+    return b.select(b.fcmp_unordered("uno", x, x), x, result)
 
 
 def vector_tanh(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
