@@ -5,9 +5,11 @@
   loops over one block) gets a register tile applied with the schedule primitives
   (`lamina.lowering.register_tiling`): split, reorder, decompose-reduction, unroll, vectorize,
   fuse for threads — the same rewrites a hand-written `schedule.sequence` runs.
-- Any other nest gets annotations: reductions moved inside the last spatial loop, innermost
-  parallel loops vectorized, leading parallel loops fused when the outermost one has too few
-  iterations for the threads (a batch of one).
+- Any other nest gets annotations: a reduction along contiguous rows (softmax, layer norm, a
+  mean over the last axis) vectorized as a reduction (`lamina.lowering.vector_reduction`), other
+  reductions moved inside the last spatial loop, innermost parallel loops vectorized, leading
+  parallel loops fused when the outermost one has too few iterations for the threads (a batch
+  of one).
 - A nest with too little work for a fork runs serially.
 
 Everything is expressed as `loop.for` kinds and annotations, the ones the schedule primitives
@@ -24,6 +26,7 @@ from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp, StringAttr
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 
+from lamina.dialects.loop import REDUCE
 from lamina.ir.diagnostics import LaminaError
 from lamina.lowering.elementwise_fusion import fuse_elementwise
 from lamina.lowering.epilogue_fusion import fuse_epilogue
@@ -105,13 +108,33 @@ def reduction_inward_order(chain: list[Operation]) -> list[int] | None:
     return order if order != list(range(len(chain))) else None
 
 
+def reduces_along_rows(chain: list[Operation]) -> bool:
+    """The innermost loop is a reduction whose variable is the last index of a load of the
+    nest's block: the reduced rows are contiguous, and the reduction itself vectorizes
+    (lamina.lowering.vector_reduction) where moving it outward would read them by columns."""
+    loop = chain[-1]
+    if loop.attr("kind") != "reduction" or loop.attr("step") != 1:
+        return False
+    body = [op for op in loop.regions[0].block.ops if op.name != "loop.yield"]
+    if len(body) != 1 or body[0].name != "loop.block":
+        return False
+    block = body[0]
+    var = loop.regions[0].block.args[0]
+    row_args = {a for a, b, k in zip(block.regions[1].block.args, block.operands, block.attr("iter_kinds")) if b is var and k == REDUCE}
+    return any(op.name == "loop.load" and len(op.operands) > 1 and op.operands[-1] in row_args for op in block.walk())
+
+
 def schedule_nest(nest: Operation, vectorize: bool, threads: int) -> None:
-    """The annotation-only schedule: reductions moved inside, innermost parallel loops
-    vectorized, and parallel loops made serial when the nest does not pay for a fork."""
+    """The annotation-only schedule: reductions moved inside (or vectorized where they run
+    along rows), innermost parallel loops vectorized, and parallel loops made serial when the
+    nest does not pay for a fork."""
     chain = perfect_nest(nest)
-    order = reduction_inward_order(chain)
-    if order is not None and vectorize:
-        permute_nest(chain, order)
+    if vectorize and reduces_along_rows(chain):
+        chain[-1].properties["vectorize"] = IntegerAttr(1, 1)
+    else:
+        order = reduction_inward_order(chain)
+        if order is not None and vectorize:
+            permute_nest(chain, order)
     loops = _loops(nest)
     innermost = [l for l in loops if not any(inner.name == "loop.for" for inner in l.walk() if inner is not l)]
     if vectorize:

@@ -6,7 +6,8 @@ tracked as `var*coef + uniform`; a load whose last index is `var + uniform` (and
 uniform) becomes a vector load, a load with no varying index a scalar load broadcast on use; a
 store must be contiguous the same way. Arith/math ops with a varying operand become vector ops.
 Anything else (a gather, a store that does not move with the loop, a nested loop) keeps the loop
-scalar, where LLVM's own vectorizer still gets its chance.
+scalar, where LLVM's own vectorizer still gets its chance. A reduction loop goes to
+`lamina.lowering.vector_reduction`.
 """
 
 from __future__ import annotations
@@ -40,11 +41,22 @@ def _body_ops(block: Block):
         yield op
 
 
-def analyze(var: SSAValue, block: Block, coef: dict[SSAValue, int], varying: set[SSAValue], max_stride: int = 1) -> list[int]:
+def analyze(
+    var: SSAValue,
+    block: Block,
+    coef: dict[SSAValue, int],
+    varying: set[SSAValue],
+    max_stride: int = 1,
+    accumulator: Operation | None = None,
+) -> list[int]:
     """Check every op; returns the element sizes of the vector values so lanes can be chosen.
-    Loads may step by up to `max_stride` elements per lane (what the target emits)."""
+    Loads may step by up to `max_stride` elements per lane (what the target emits). With an
+    `accumulator` (the store of a reduction the loop runs, see lamina.lowering.vector_reduction)
+    the loop may drive reduce iterators, and that store is left to the caller."""
     sizes: list[int] = []
     for op in _body_ops(block):
+        if op is accumulator:
+            continue
         name = op.name
         ins = list(op.operands)
         if name in ("arith.addi", "arith.subi", "arith.muli") and isinstance(op.results[0].type, IndexType):
@@ -79,13 +91,13 @@ def analyze(var: SSAValue, block: Block, coef: dict[SSAValue, int], varying: set
                 raise NotVectorizable("store does not move contiguously with the loop")
             sizes.append(numpy_dtype(ins[0].type).itemsize)
         elif name == "loop.block":
-            if any(coef.get(x, 0) for x, k in zip(ins, op.attr("iter_kinds")) if k == REDUCE):
+            if accumulator is None and any(coef.get(x, 0) for x, k in zip(ins, op.attr("iter_kinds")) if k == REDUCE):
                 raise NotVectorizable("the loop drives a reduce iterator")
-            for region in op.regions:
+            for region in op.regions[1:] if accumulator is not None else op.regions:
                 for a, b in zip(region.block.args, ins):
                     if b in coef:
                         coef[a] = coef[b]
-                sizes += analyze(var, region.block, coef, varying, max_stride)
+                sizes += analyze(var, region.block, coef, varying, max_stride, accumulator)
         elif name.startswith("arith.") or name.startswith("math."):
             if any(x in varying for x in ins):
                 if len(op.results) != 1 or name in SCALAR_ONLY or name.endswith(SCALAR_ONLY_SUFFIXES):
@@ -152,17 +164,34 @@ class VectorBody:
         inline_block(op, em, self.emit_block)
 
 
+def max_stride_of(lowerer) -> int:
+    # The llvm target gathers stride-2 lanes from two loads (a strided conv's input row).
+    return 2 if lowerer.target == "llvm" else 1
+
+
+def vector_loop(em, lower: SSAValue, upper: SSAValue, lanes: int) -> tuple[SSAValue, Block]:
+    """A device loop over the whole vectors of [lower, upper): (where the scalar tail starts, its body)."""
+    span = em.add(arith.SubiOp(upper, lower)).result
+    width = em.index(lanes)
+    main_end = em.add(arith.AddiOp(lower, em.add(arith.MuliOp(em.add(arith.DivSIOp(span, width)).result, width)).result)).result
+    main = Block(arg_types=[INDEX])
+    em.add(Device["for"].build([lower, main_end], {"step": lanes}, regions=[Region(main)]))
+    return main_end, main
+
+
 def try_vectorize(lowerer, op: Operation, em, lower: SSAValue, upper: SSAValue) -> bool:
-    if op.attr("step") != 1 or op.attr("kind") == "reduction":
+    if op.attr("step") != 1:
         return False
+    if op.attr("kind") == "reduction":
+        from lamina.lowering.vector_reduction import try_vectorize_reduction
+
+        return try_vectorize_reduction(lowerer, op, em, lower, upper)
     body = op.regions[0].block
     var = body.args[0]
     coef: dict[SSAValue, int] = {var: 1}
     varying: set[SSAValue] = set()
-    # The llvm target gathers stride-2 lanes from two loads (a strided conv's input row).
-    max_stride = 2 if lowerer.target == "llvm" else 1
     try:
-        sizes = analyze(var, body, coef, varying, max_stride)
+        sizes = analyze(var, body, coef, varying, max_stride_of(lowerer))
     except NotVectorizable:
         return False
     if not sizes:
@@ -170,11 +199,7 @@ def try_vectorize(lowerer, op: Operation, em, lower: SSAValue, upper: SSAValue) 
     lanes = host_target().vector_lanes(max(sizes))
     if lanes < 2:
         return False
-    span = em.add(arith.SubiOp(upper, lower)).result
-    width = em.index(lanes)
-    main_end = em.add(arith.AddiOp(lower, em.add(arith.MuliOp(em.add(arith.DivSIOp(span, width)).result, width)).result)).result
-    main = Block(arg_types=[INDEX])
-    em.add(Device["for"].build([lower, main_end], {"step": lanes}, regions=[Region(main)]))
+    main_end, main = vector_loop(em, lower, upper, lanes)
     inner = em.nested(main)
     inner.values[var] = main.args[0]
     VectorBody(lowerer, em, var, main.args[0], lanes, coef, varying).emit_block(body, inner)
@@ -186,4 +211,4 @@ def try_vectorize(lowerer, op: Operation, em, lower: SSAValue, upper: SSAValue) 
     return True
 
 
-__all__ = ["try_vectorize", "math"]
+__all__ = ["NotVectorizable", "VectorBody", "analyze", "max_stride_of", "try_vectorize", "vector_loop", "math"]

@@ -1,6 +1,6 @@
 """Annotation primitives: parallel, vectorize, unroll, bind. They change how code generation
 runs a loop, not what it computes, so each first proves the loop's iterations independent
-(parallel, vectorize, bind) or its unroll factor sensible."""
+(parallel, bind, vectorize of a spatial loop) or its unroll factor sensible."""
 
 from __future__ import annotations
 
@@ -24,9 +24,13 @@ def parallel(loop: Operation, at: Operation) -> None:
 
 
 def vectorize(loop: Operation, at: Operation) -> None:
+    """A reduction loop vectorizes as a reduction: the lanes hold partial results, folded once at
+    the end (a float sum is reassociated). Code generation does that where the loop's block
+    updates one accumulator from loads contiguous along the loop, and runs it serially otherwise."""
     if loops_under(loop):
         raise error_at(at, f"cannot vectorize '{loop.attr('label')}': it is not an innermost loop")
-    _independent(loop, "vectorize", at)
+    if loop.attr("kind") != "reduction":
+        _independent(loop, "vectorize", at)
     loop.properties["vectorize"] = IntegerAttr(1, 1)
 
 

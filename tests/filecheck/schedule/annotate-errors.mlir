@@ -21,19 +21,6 @@ func.func @f(%a: tensor<4x6xf32>, %b: tensor<6x5xf32>) -> tensor<4x5xf32> {
 schedule.sequence @f () {
   %m = schedule.get_block "matmul"
   %i, %j, %k = schedule.get_loops %m : index, index, index
-  // expected-error @below {{cannot vectorize 'k': 'k' is a reduction loop}}
-  schedule.vectorize %k
-}
-
-// -----
-
-func.func @f(%a: tensor<4x6xf32>, %b: tensor<6x5xf32>) -> tensor<4x5xf32> {
-  %c = graph.matmul %a, %b : tensor<4x5xf32>
-  func.return %c : tensor<4x5xf32>
-}
-schedule.sequence @f () {
-  %m = schedule.get_block "matmul"
-  %i, %j, %k = schedule.get_loops %m : index, index, index
   // expected-error @below {{cannot vectorize 'i': it is not an innermost loop}}
   schedule.vectorize %i
 }
