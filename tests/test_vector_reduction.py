@@ -1,4 +1,4 @@
-"""Reductions along the contiguous last axis run as vector reductions (lanes of partial results,
+"""Reductions along the contiguous last axis run as vector reductions (four vectors of partial results,
 one horizontal reduce, a scalar tail): they must match numpy for every row length — shorter than
 a vector, a whole number of vectors, or with a tail — on both CPU targets and thread counts,
 keep NaN in a max, and leave reductions they do not fit (over several axes, over a leading axis)
@@ -53,7 +53,7 @@ def check(op: str, rows: int, cols: int, target: str = "llvm", threads: int = 1,
 
 
 @pytest.mark.parametrize("op", sorted(OPS))
-@pytest.mark.parametrize("cols", [3, 8, 35, 256])
+@pytest.mark.parametrize("cols", [3, 8, 35, 45, 256])  # tail only, one vector, 32 + tail, 32 + 8 + tail, 8 x 32
 def test_row_reductions_match_numpy(op, cols):
     check(op, 5, cols)
 

@@ -1,9 +1,10 @@
 """Vector code for a reduction loop marked `vectorize`: a row sum, max, min or product whose
 input is contiguous along the loop (softmax's and layer norm's rows, a mean over the last axis).
 
-    acc[lanes] = identity                        (a stack vector: registers after SROA)
-    for i in [lower, main_end) step lanes:       acc = acc (+) f(x[..., i : i + lanes])
-    out[I] = out[I] (+) reduce(acc)              (a horizontal shuffle tree)
+    acc[4][lanes] = identity                     (stack vectors: registers after SROA)
+    for i in [lower, wide_end) step 4 * lanes:   acc[k] = acc[k] (+) f(x[..., i + k lanes : ...]), k < 4
+    for i in [wide_end, main_end) step lanes:    acc[0] = acc[0] (+) f(x[..., i : i + lanes])
+    out[I] = out[I] (+) reduce(acc[0] (+) acc[1] (+) acc[2] (+) acc[3])   (a shuffle tree)
     for i in [main_end, upper):                  out[I] = out[I] (+) f(x[..., i])
 
 The lanes accumulate interleaved partial results, so a float sum is reassociated (as onnxruntime
@@ -31,6 +32,9 @@ from lamina.lowering.vectorize import NotVectorizable, VectorBody, analyze, max_
 from lamina.targets.host import host_target
 
 INDEX = IndexType()
+# Vectors of partial results: a vector add takes 3-4 cycles and two issue per cycle, so one
+# accumulator would leave the loop waiting on its own chain.
+PARTIALS = 4
 COMBINES = {"arith.addf": ("add", -0.0), "arith.mulf": ("mul", 1.0), "arith.maximumf": ("max", -math.inf), "arith.minimumf": ("min", math.inf)}
 
 
@@ -101,18 +105,18 @@ class Accumulator:
 class ReductionBody(VectorBody):
     """The vector loop's body: the accumulator update becomes acc = acc (+) value on the stack vector."""
 
-    def __init__(self, lowerer, em, acc: Accumulator, vector: SSAValue, zero: SSAValue, base, lanes, coef, varying):
+    def __init__(self, lowerer, em, acc: Accumulator, partials: SSAValue, row: list[SSAValue], base, lanes, coef, varying):
         super().__init__(lowerer, em, acc.var, base, lanes, coef, varying)
-        self.acc, self.vector, self.zero = acc, vector, zero
+        self.acc, self.partials, self.row = acc, partials, row
 
     def emit(self, op: Operation, em) -> None:
         if op is self.acc.acc_load or op is self.acc.store:
             return
         if op is self.acc.combine:
-            partial = em.add(Device["vload"].build([self.vector, self.zero], {"lanes": self.lanes})).results[0]
+            partial = em.add(Device["vload"].build([self.partials, *self.row], {"lanes": self.lanes})).results[0]
             value = self.vector_of(self.acc.value, em)
             updated = em.add(op.__class__.create(operands=[partial, value], result_types=[partial.type], properties=dict(op.properties), attributes=dict(op.attributes)))
-            em.add(Device["vstore"].build([updated.results[0], self.vector, self.zero], {}))
+            em.add(Device["vstore"].build([updated.results[0], self.partials, *self.row], {}))
             return
         super().emit(op, em)
 
@@ -156,15 +160,32 @@ def try_vectorize_reduction(lowerer, op: Operation, em, lower: SSAValue, upper: 
             if a.uses:
                 init_em.values[a] = acc.hoist(binding, init_em)
         lowerer.emit_ops(init, init_em)
-    vector = em.add(Device["alloca"].build([], {"shape": [lanes], "element": element})).results[0]
+    partials = em.add(Device["alloca"].build([], {"shape": [PARTIALS, lanes], "element": element})).results[0]
     zero = em.index(0)
+    rows = [em.index(k) for k in range(PARTIALS)]
     identity = em.add(arith.ConstantOp(FloatAttr(acc.identity, element))).result
-    em.add(Device["vstore"].build([em.add(Device["broadcast"].build([identity], {"lanes": lanes})).results[0], vector, zero], {}))
-    main_end, main = vector_loop(em, lower, upper, lanes)
-    inner = em.nested(main)
-    inner.values[acc.var] = main.args[0]
-    ReductionBody(lowerer, em, acc, vector, zero, main.args[0], lanes, coef, varying).emit_block(op.regions[0].block, inner)
-    total = em.add(Device["vreduce"].build([em.add(Device["vload"].build([vector, zero], {"lanes": lanes})).results[0]], {"kind": acc.kind})).results[0]
+    splat = em.add(Device["broadcast"].build([identity], {"lanes": lanes})).results[0]
+    for row in rows:
+        em.add(Device["vstore"].build([splat, partials, row, zero], {}))
+    body = op.regions[0].block
+
+    def emit_vectors(start: SSAValue, end: SSAValue, copies: int) -> SSAValue:
+        """Whole groups of `copies` vectors of [start, end), copy k accumulating into partial
+        row k: independent chains, so the adds overlap instead of waiting on each other."""
+        group_end, loop_body = vector_loop(em, start, end, lanes * copies)
+        inner = em.nested(loop_body)
+        for k in range(copies):
+            iv = loop_body.args[0] if k == 0 else inner.add(arith.AddiOp(loop_body.args[0], inner.index(k * lanes))).result
+            inner.values[acc.var] = iv
+            ReductionBody(lowerer, em, acc, partials, [rows[k], zero], iv, lanes, coef, varying).emit_block(body, inner)
+        return group_end
+
+    main_end = emit_vectors(emit_vectors(lower, upper, PARTIALS), upper, 1)
+    folded = em.add(Device["vload"].build([partials, rows[0], zero], {"lanes": lanes})).results[0]
+    for row in rows[1:]:
+        part = em.add(Device["vload"].build([partials, row, zero], {"lanes": lanes})).results[0]
+        folded = em.add(acc.combine.__class__.create(operands=[folded, part], result_types=[folded.type], properties=dict(acc.combine.properties), attributes=dict(acc.combine.attributes))).results[0]
+    total = em.add(Device["vreduce"].build([folded], {"kind": acc.kind})).results[0]
     out = em.values[acc.store.operands[1]]
     indices = [acc.hoist(v, em) for v in acc.store.operands[2:]]
     current = em.add(Device["load"].build([out, *indices])).results[0]
