@@ -10,7 +10,7 @@ from xdsl.ir import Operation, SSAValue
 from lamina.dialects.loop import REDUCE
 from lamina.ir.diagnostics import error_at
 from lamina.passes.schedule.analysis import Access, accesses
-from lamina.passes.schedule.nest import body_ops, function_of, is_block, top_level
+from lamina.passes.schedule.nest import body_ops, function_of, is_block, static_value, top_level
 
 # Ops a block body may hold for inlining: scalar math, loads and stores, no control flow.
 SCALAR_DIALECTS = ("arith.", "math.")
@@ -54,6 +54,25 @@ def writes_whole_buffer_at_iterators(block: Operation, store: Access) -> bool:
         return False
     domain = block.attr("domain")
     return [domain[k] for k in spatial] == list(store.buffer.type.shape)
+
+
+def buffer_dims_of_iterators(block: Operation, store: Access) -> list[int] | None:
+    """Like `writes_whole_buffer_at_iterators`, where the buffer may also have size-1 axes
+    indexed by 0 (a reduction keeping its reduced axes): the buffer axis each spatial iterator
+    indexes, in order, or None when the block does not write its whole buffer that way."""
+    args = list(block.regions[1].block.args)
+    spatial = spatial_positions(block)
+    domain = block.attr("domain")
+    dims: list[int] = []
+    for axis, (index, size) in enumerate(zip(store.indices, store.buffer.type.shape)):
+        k = len(dims)
+        if k < len(spatial) and index is args[spatial[k]]:
+            if domain[spatial[k]] != size:
+                return None
+            dims.append(axis)
+        elif size != 1 or static_value(index) != 0:
+            return None
+    return dims if len(dims) == len(spatial) else None
 
 
 def pure_body(block: Operation) -> bool:

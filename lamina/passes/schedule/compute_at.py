@@ -32,7 +32,7 @@ from lamina.passes.schedule.blocks import (
     single_store,
     touches,
     writers,
-    writes_whole_buffer_at_iterators,
+    buffer_dims_of_iterators,
 )
 from lamina.passes.schedule.nest import (
     IndexMath,
@@ -265,11 +265,13 @@ def compute_at(state: ScheduleState, block: Operation, loop: Operation, at: Oper
         raise error_at(at, f"cannot {what}: the block must come before the loop")
     store = single_store(block, at, what)
     buffer = store.buffer
-    if not is_intermediate(buffer) or not writes_whole_buffer_at_iterators(block, store):
+    axes = buffer_dims_of_iterators(block, store)
+    if not is_intermediate(buffer) or axes is None:
         raise error_at(at, f"cannot {what}: the block must write a whole intermediate buffer at its iterators")
     if writers(fn, buffer) != [block]:
         raise error_at(at, f"cannot {what}: another block writes the same buffer")
-    consumers = [a for a in loads_of(fn) if a.buffer is buffer]
+    # A reduction reads its own accumulator: that is not a consumer.
+    consumers = [a for a in loads_of(fn) if a.buffer is buffer and not block.is_ancestor(a.op)]
     if not consumers:
         raise error_at(at, f"cannot {what}: nothing reads the buffer it writes")
     outside = [a for a in consumers if not loop.is_ancestor(a.op)]
@@ -286,7 +288,7 @@ def compute_at(state: ScheduleState, block: Operation, loop: Operation, at: Oper
     spatial = [k for k, c in enumerate(kinds) if c != REDUCE]
     iterators: list = [None] * len(kinds)
     for d, k in enumerate(spatial):
-        iterators[k] = ("region", (regions[d], domain[k]))
+        iterators[k] = ("region", (regions[axes[d]], domain[k]))
     for k, c in enumerate(kinds):
         if c == REDUCE:
             iterators[k] = ("full", (domain[k], REDUCE))
