@@ -31,6 +31,7 @@ from lamina.ir.diagnostics import LaminaError
 from lamina.lowering.elementwise_fusion import fuse_elementwise
 from lamina.lowering.epilogue_fusion import fuse_epilogue
 from lamina.lowering.register_tiling import Tiled, apply_tile, fusable_prefix_trips, fuse_for_threads, plan_tile
+from lamina.lowering.row_fusion import fuse_rows
 from lamina.passes.schedule.nest import is_block, top_level
 from lamina.schedule import Schedule
 from lamina.targets.host import host_target
@@ -116,9 +117,9 @@ def reduces_along_rows(chain: list[Operation]) -> bool:
     if loop.attr("kind") != "reduction" or loop.attr("step") != 1:
         return False
     body = [op for op in loop.regions[0].block.ops if op.name != "loop.yield"]
-    if len(body) != 1 or body[0].name != "loop.block":
+    if not body or body[-1].name != "loop.block" or any(not op.name.startswith("arith.") for op in body[:-1]):
         return False
-    block = body[0]
+    block = body[-1]
     var = loop.regions[0].block.args[0]
     row_args = {a for a, b, k in zip(block.regions[1].block.args, block.operands, block.attr("iter_kinds")) if b is var and k == REDUCE}
     return any(op.name == "loop.load" and len(op.operands) > 1 and op.operands[-1] in row_args for op in block.walk())
@@ -143,6 +144,29 @@ def schedule_nest(nest: Operation, vectorize: bool, threads: int) -> None:
                 loop.properties["vectorize"] = IntegerAttr(1, 1)
     if not worth_threads(nest, threads):
         serialize(nest)
+
+
+def schedule_row_group(sch: Schedule, nest: Operation, anchor: str, threads: int) -> None:
+    """A fused row group (lamina.lowering.row_fusion): the loops along each row vectorized (a
+    row reduction as a reduction), the row loops shared by the threads."""
+    for loop in _loops(nest):
+        if any(inner.name == "loop.for" for inner in loop.walk() if inner is not loop) or loop.attr("step") != 1:
+            continue
+        if loop.attr("kind") == "parallel" and loop.attr("unroll") is None or reduces_along_rows([loop]):
+            loop.properties["vectorize"] = IntegerAttr(1, 1)
+    if not worth_threads(nest, threads):
+        serialize(nest)
+        return
+    rows = sch.get_loops(sch.get_block(anchor))[:-1]
+    by_label = {op.attr("label"): op for op in _loops(nest)}
+    trips = [_trip_count(by_label[loop.label]) for loop in rows]
+    if len(rows) < 2 or None in trips or trips[0] >= 4 * threads:
+        return
+    try:
+        with sch.transaction(nest):
+            fuse_for_threads(sch, rows, trips, threads)
+    except LaminaError:
+        return
 
 
 def worth_threads(nest: Operation, threads: int) -> bool:
@@ -185,9 +209,15 @@ def schedule_function(fn: func.FuncOp, vectorize: bool, threads: int) -> func.Fu
     for label, tiled in tiles:
         if not tiled.parallel:
             serialize(top_level(sch.runner.state.block_named(label, sch.sequence)))
+    row_anchors = set(fuse_rows(sch, top_level_nests(sch), tiled_labels)) if vectorize else set()
     for index in range(len(top_level_nests(sch))):
         nest = top_level_nests(sch)[index]
-        if any(is_block(op) and op.attr("label") in tiled_labels for op in nest.walk()):
+        labels = {op.attr("label") for op in nest.walk() if is_block(op)}
+        if labels & tiled_labels:
+            continue
+        anchor = labels & row_anchors
+        if anchor:
+            schedule_row_group(sch, nest, anchor.pop(), threads)
             continue
         schedule_nest(nest, vectorize, threads)
         spread_over_threads(sch, index, threads)

@@ -185,7 +185,9 @@ def softmax(view: OpView, log: bool = False) -> str:
     if log:
         rule += f"total[{kept}] += exp(x[{f}] - top[{kept}]); out[{f}] = x[{f}] - top[{kept}] - log(total[{kept}])"
     else:
-        rule += f"out[{f}] = exp(x[{f}] - top[{kept}]); total[{kept}] += out[{f}]; out[{f}] = out[{f}] / total[{kept}]"
+        # The exponentials get a buffer of their own (not the output, divided in place): each
+        # statement then writes one buffer once, which row fusion needs.
+        rule += f"e[{f}] = exp(x[{f}] - top[{kept}]); total[{kept}] += e[{f}]; out[{f}] = e[{f}] / total[{kept}]"
     return rule
 
 
@@ -200,11 +202,11 @@ def layer_norm(view: OpView) -> str:
     kept = _idx([("0" if k >= axis else v) for k, v in enumerate(full)])
     f = _idx(full)
     count = " * ".join(f"dim(x, {a})" for a in range(axis, rank)) or "1"
-    rule = (
-        f"mean[{kept}] += x[{f}]; mean[{kept}] = mean[{kept}] / cast({count}); "
-        f"var[{kept}] += (x[{f}] - mean[{kept}]) * (x[{f}] - mean[{kept}]); var[{kept}] = var[{kept}] / cast({count}); "
-    )
-    value = f"(x[{f}] - mean[{kept}]) / sqrt(var[{kept}] + epsilon)"
+    # Sums divided where they are used rather than in place: each statement writes one buffer
+    # once (row fusion needs that); the division is the same, so are the results.
+    mean = f"(total[{kept}] / cast({count}))"
+    rule = f"total[{kept}] += x[{f}]; squares[{kept}] += (x[{f}] - {mean}) * (x[{f}] - {mean}); "
+    value = f"(x[{f}] - {mean}) / sqrt(squares[{kept}] / cast({count}) + epsilon)"
     # scale and bias broadcast against the trailing axes (numpy alignment).
     params = [_idx(full[rank - t.rank :]) for t in view.operand_types[1:]]
     if len(params) >= 1:
