@@ -324,7 +324,11 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
     if plan.nr < trips[plan.vector]:
         pack_vector_operand(sch.runner.block(block.value, sch.sequence), plan.vector, plan.nr)
     # Under the slices of the reduction a tile holds partial sums: an epilogue cannot run there.
-    anchor = (outer[-1] if outer else None) if slices is None else None
+    # A tile along the output channels holds its outputs transposed to the output's layout (a
+    # vector per position, the output contiguous along positions): an epilogue inside it runs
+    # on 4-wide pieces between scalar stores, slower than its own nest vectorized along the
+    # positions (measured: 3x3 conv 64 channels at 56x56 with bias and ReLU, 3.16 -> 2.97 ms).
+    anchor = (outer[-1] if outer else None) if slices is None and not plan.channel else None
     if not (parallel and outer):
         return Tiled(False, anchor)
     # Every spatial loop is parallel by kind; the outermost one runs across threads.

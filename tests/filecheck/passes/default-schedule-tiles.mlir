@@ -25,3 +25,25 @@ func.func @dense(%x: tensor<64x32xf32>, %w: tensor<32x48xf32>, %b: tensor<48xf32
   %r = graph.relu %a : tensor<64x48xf32>
   func.return %r : tensor<64x48xf32>
 }
+
+// A conv whose tile runs along the output channels (32 of them, constant weights) holds its
+// outputs transposed to the output's layout: its bias + ReLU epilogue stays a nest of its own,
+// vectorized along the contiguous positions, instead of running inside the tile.
+// CHECK-LABEL: func.func @conv
+// CHECK:       loop.for %{{.*}} {kind = "parallel", label = "o_0_oy_fused"}
+// CHECK:         loop.block {{.*}}label = "conv2d", iter_kinds = "SSSSSRRR"
+// CHECK-NOT:     label = "relu"
+// CHECK:       loop.for %{{.*}} {kind = "parallel", label = "i0_0_i1_0_fused"}
+// CHECK:         loop.for %{{.*}} {kind = "parallel", label = "i3_0", vectorize = true}
+// CHECK:           loop.block {{.*}}label = "relu"
+// CHECK:             arith.addf
+// CHECK:             arith.maximumf
+func.func @conv(%x: tensor<1x8x40x40xf32>) -> tensor<1x32x40x40xf32> {
+  %w = graph.const dense<0.5> : tensor<32x8x3x3xf32>
+  %b = graph.const dense<0.25> : tensor<1x32x1x1xf32>
+  %xp = graph.pad %x {pads = [0, 0, 1, 1, 0, 0, 1, 1]} : tensor<1x8x42x42xf32>
+  %c = graph.conv2d %xp, %w : tensor<1x32x40x40xf32>
+  %a = graph.add %c, %b : tensor<1x32x40x40xf32>
+  %r = graph.relu %a : tensor<1x32x40x40xf32>
+  func.return %r : tensor<1x32x40x40xf32>
+}
