@@ -35,6 +35,9 @@ I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 VOID = ir.VoidType()
 I8P = I8.as_pointer()
 FAST = ("contract",)  # fused multiply-add contraction only: keeps IEEE results otherwise
+# Chunks of a parallel loop per thread: enough to even out a core that runs slower (shared
+# machines), few enough that neighbouring iterations mostly run on one core.
+CLAIMS_PER_THREAD = 4
 
 
 def llvm_type(t: Attribute) -> ir.Type:
@@ -404,17 +407,31 @@ class LLVMEmitter:
         lower, upper, symbols = loaded[-3], loaded[-2], loaded[-1]
         step = op.attr("step")
         trips = tb.sdiv(tb.add(tb.sub(upper, lower), ir.Constant(I64, step - 1)), ir.Constant(I64, step))
-        # Each thread claims the next iteration until none is left (dynamic scheduling): on a
-        # machine whose cores are shared, a static half per thread waits for the slower one.
+        # Each thread claims the next chunk of iterations until none is left (dynamic
+        # scheduling): on a machine whose cores are shared, a static half per thread waits for
+        # the slower one. Chunks of consecutive iterations, about CLAIMS_PER_THREAD per thread:
+        # claimed one at a time, neighbouring iterations ran on different cores, and outputs
+        # sharing a cache line across them (the rows of a depthwise conv) bounced between the
+        # cores; that made such a nest slower on two threads than on one.
+        omp_threads = self.module.globals.get("omp_get_num_threads") or ir.Function(self.module, ir.FunctionType(I32, []), name="omp_get_num_threads")
+        threads = tb.sext(tb.call(omp_threads, []), I64)
+        chunk = tb.sdiv(trips, tb.mul(threads, ir.Constant(I64, CLAIMS_PER_THREAD)))
+        chunk = tb.select(tb.icmp_signed("<", chunk, ir.Constant(I64, 1)), ir.Constant(I64, 1), chunk)
         header = tb.append_basic_block("claim")
         run = tb.append_basic_block("run")
         done = tb.append_basic_block("done")
         tb.branch(header)
         tb.position_at_end(header)
-        k = tb.atomic_rmw("add", claimed, ir.Constant(I64, 1), "monotonic")
-        tb.cbranch(tb.icmp_signed("<", k, trips), run, done)
+        first = tb.atomic_rmw("add", claimed, chunk, "monotonic")
+        tb.cbranch(tb.icmp_signed("<", first, trips), run, done)
         tb.position_at_end(run)
-        tb.call(body_fn, loaded[:-3] + [tb.add(lower, tb.mul(k, ir.Constant(I64, step))), symbols])
+        end = tb.add(first, chunk)
+        end = tb.select(tb.icmp_signed("<", end, trips), end, trips)
+
+        def run_iteration(k):
+            tb.call(body_fn, loaded[:-3] + [tb.add(lower, tb.mul(k, ir.Constant(I64, step))), symbols])
+
+        counted_loop(tb, first, end, 1, run_iteration)
         tb.branch(header)
         tb.position_at_end(done)
         tb.ret_void()
