@@ -3,7 +3,7 @@
 Every device function becomes an LLVM function whose buffers are `noalias` pointers and whose
 last parameter is the symbol table (`i64*`, values of the symbolic dims in module order).
 `device.parallel_for` bodies are outlined into functions run by libgomp's `GOMP_parallel`, each
-thread claiming iterations one at a time. The ABI wrappers (`lamina_run`, ...) come from
+thread claiming chunks of consecutive iterations until none is left. The ABI wrappers (`lamina_run`, ...) come from
 `lamina.targets.abi_wrappers`.
 """
 
@@ -377,7 +377,7 @@ class LLVMEmitter:
     def op_device_parallel_for(self, op, st):
         """Outline one iteration into `void body(captured..., i64 i, i64* symbols)` with `noalias`
         buffers, and run it through `void trampoline(i8* ctx)` under GOMP_parallel; each thread
-        claims iterations of [lower, upper) one at a time from a counter in the context. Passing buffers as
+        claims chunks of [lower, upper) from a counter in the context. Passing buffers as
         parameters (not loads from the context struct) keeps `noalias`, without which LLVM keeps
         accumulators in memory and does not hoist loads out of the loops."""
         name = f"{st.fn.name}.parallel{self.outlined}"
