@@ -28,7 +28,8 @@ from lamina.schedule import Schedule
 CHEAP_OPS = 8
 
 
-def _only_block(nest: Operation) -> Operation | None:
+def only_block(nest: Operation) -> Operation | None:
+    """The nest's block when it holds exactly one."""
     blocks = [op for op in nest.walk() if is_block(op)]
     return blocks[0] if len(blocks) == 1 else None
 
@@ -84,7 +85,7 @@ def fuse_elementwise(sch: Schedule) -> int:
     while changed:
         changed = False
         for nest in [op for op in sch.func.body.block.ops if op.name == "loop.for"]:
-            block = _only_block(nest)
+            block = only_block(nest)
             if block is None or not inlinable(sch.func, block):
                 continue
             try:
@@ -97,4 +98,4 @@ def fuse_elementwise(sch: Schedule) -> int:
     return inlined
 
 
-__all__ = ["fuse_elementwise", "inlinable"]
+__all__ = ["fuse_elementwise", "inlinable", "only_block"]

@@ -22,19 +22,14 @@ from __future__ import annotations
 from xdsl.ir import Operation
 
 from lamina.ir.diagnostics import LaminaError
-from lamina.passes.schedule.nest import is_block
+from lamina.lowering.elementwise_fusion import only_block
 from lamina.schedule import Schedule
-
-
-def _only_block(nest: Operation) -> Operation | None:
-    blocks = [op for op in nest.walk() if is_block(op)]
-    return blocks[0] if len(blocks) == 1 else None
 
 
 def _row_nest(nest: Operation) -> tuple[Operation, tuple] | None:
     """(its block, its domain) for a nest of one block iterating two or more axes, its loops
     in the domain's order (fresh from lowering), or None."""
-    block = _only_block(nest)
+    block = only_block(nest)
     if block is None or len(block.attr("domain")) < 2:
         return None
     chain = [nest]
