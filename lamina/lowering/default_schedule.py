@@ -32,6 +32,7 @@ from lamina.lowering.elementwise_fusion import fuse_elementwise
 from lamina.lowering.epilogue_fusion import fuse_epilogue
 from lamina.lowering.register_tiling import Tiled, apply_tile, fusable_prefix_trips, fuse_for_threads, plan_tile
 from lamina.lowering.row_fusion import fuse_rows
+from lamina.lowering.vector_reduction import loop_block
 from lamina.passes.schedule.nest import is_block, top_level
 from lamina.schedule import Schedule
 from lamina.targets.host import host_target
@@ -116,10 +117,10 @@ def reduces_along_rows(chain: list[Operation]) -> bool:
     loop = chain[-1]
     if loop.attr("kind") != "reduction" or loop.attr("step") != 1:
         return False
-    body = [op for op in loop.regions[0].block.ops if op.name != "loop.yield"]
-    if not body or body[-1].name != "loop.block" or any(not op.name.startswith("arith.") for op in body[:-1]):
+    found = loop_block(loop)
+    if found is None:
         return False
-    block = body[-1]
+    block = found[1]
     var = loop.regions[0].block.args[0]
     row_args = {a for a, b, k in zip(block.regions[1].block.args, block.operands, block.attr("iter_kinds")) if b is var and k == REDUCE}
     return any(op.name == "loop.load" and len(op.operands) > 1 and op.operands[-1] in row_args for op in block.walk())

@@ -38,14 +38,24 @@ PARTIALS = 4
 COMBINES = {"arith.addf": ("add", -0.0), "arith.mulf": ("mul", 1.0), "arith.maximumf": ("max", -math.inf), "arith.minimumf": ("min", math.inf)}
 
 
+def loop_block(loop: Operation) -> tuple[list[Operation], Operation] | None:
+    """(the index arithmetic before it, the block) when loop's body is one `loop.block` after
+    arith ops (what a split or compute_at leaves), else None."""
+    body = [op for op in loop.regions[0].block.ops if op.name != "loop.yield"]
+    if not body or body[-1].name != "loop.block" or any(not op.name.startswith("arith.") for op in body[:-1]):
+        return None
+    return body[:-1], body[-1]
+
+
 class Accumulator:
     """The reduction a loop's block performs: `store(combine(load(out, I), value), out, I)`."""
 
     def __init__(self, loop: Operation):
-        body = [op for op in loop.regions[0].block.ops if op.name != "loop.yield"]
-        if not body or body[-1].name != "loop.block" or any(not op.name.startswith("arith.") for op in body[:-1]):
+        found = loop_block(loop)
+        if found is None:
             raise NotVectorizable("the reduction loop's body is not one block")
-        self.block = block = body[-1]
+        self.loop_ops, self.block = found
+        block = self.block
         self.var = var = loop.regions[0].block.args[0]
         region = block.regions[1].block
         stores = [op for op in region.walk() if op.name == "loop.store"]
@@ -74,7 +84,6 @@ class Accumulator:
             # loop alone drives the one reduce iterator from zero (`lower` is checked by the caller).
             if reduce_bindings != [var] or any(a.uses for a, k in zip(init.args, block.attr("iter_kinds")) if k == REDUCE):
                 raise NotVectorizable("the block's init depends on the vectorized reduction")
-        self.loop_ops = body[:-1]
 
     def hoistable(self, value: SSAValue) -> bool:
         """value does not depend on the loop variable and needs only index arithmetic to recompute outside."""
@@ -208,4 +217,4 @@ def _is_zero(value: SSAValue) -> bool:
     return isinstance(owner, arith.ConstantOp) and owner.value.value.data == 0
 
 
-__all__ = ["try_vectorize_reduction"]
+__all__ = ["loop_block", "try_vectorize_reduction"]
