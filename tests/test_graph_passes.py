@@ -184,6 +184,20 @@ def relu_relu(b):
     return b.op("relu", [b.op("relu", [b.args[0]])])
 
 
+POOL = {"kernel": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}
+F1255 = tensor([1, 2, 5, 5])
+
+
+def max_pool_relu(b, **changes):
+    return b.op("max_pool2d", [b.op("relu", [b.args[0]])], {**POOL, **changes})
+
+
+def _pool_and_relu(b):
+    relu = b.op("relu", [b.args[0]])
+    pooled = b.op("max_pool2d", [relu], {**POOL, "strides": [1, 1]})
+    return b.op("add", [pooled, relu])
+
+
 def floor_floor(b):
     return b.op("floor", [b.op("floor", [b.args[0]])])
 
@@ -275,6 +289,7 @@ SIMPLIFIED = {
     "AbsOfAbsOrNeg": (abs_abs, F23, ["graph.abs", "func.return"]),
     "AbsOfAbsOrNeg (neg)": (abs_neg, I23, ["graph.abs", "func.return"]),
     "ReluRelu": (relu_relu, F23, ["graph.relu", "func.return"]),
+    "MaxPoolOfRelu": (max_pool_relu, F1255, ["graph.max_pool2d", "graph.relu", "func.return"]),
     "FloorFloor": (floor_floor, F23, ["graph.floor", "func.return"]),
     "FloorFloor (ceil)": (floor_ceil, F23, ["graph.ceil", "func.return"]),
     "CeilCeil": (ceil_ceil, F23, ["graph.ceil", "func.return"]),
@@ -329,6 +344,12 @@ KEPT = {
     "slice dropping a row": (lambda b: b.op("slice", [b.args[0]], {"starts": [1], "ends": [2], "axes": [0]}), F23, ["graph.slice", "func.return"]),
     "cast to another type": (lambda b: b.op("cast", [b.args[0]], {"to": i32}), F23, ["graph.cast", "func.return"]),
     "clip with a bound": (lambda b: b.op("clip", [b.args[0]], {"min": 0.0}), F23, ["graph.clip", "func.return"]),
+    "max_pool(relu) with pads as wide as the kernel (a window of padding only)": (lambda b: max_pool_relu(b, kernel=[1, 1], strides=[1, 1]), F1255, ["graph.relu", "graph.max_pool2d", "func.return"]),
+    "max_pool(relu) dilated": (lambda b: max_pool_relu(b, dilations=[2, 2], pads=[0, 0, 0, 0], strides=[1, 1]), F1255, ["graph.relu", "graph.max_pool2d", "func.return"]),
+    "max_pool(relu) whose relu has another reader": (
+        _pool_and_relu,
+        F1255, ["graph.relu", "graph.max_pool2d", "graph.add", "func.return"],
+    ),
     "relu of abs": (lambda b: b.op("relu", [b.op("abs", [b.args[0]])]), F23, ["graph.abs", "graph.relu", "func.return"]),
 }
 
@@ -345,6 +366,20 @@ def test_float_x_times_zero_keeps_nan_and_inf():
     module = apply(b.module(b.op("mul", [b.args[0], b.const(0.0)])), Canonicalize())
     (out,) = run_function(module, np.array([np.nan, np.inf, 2.0], dtype=np.float32))
     assert np.isnan(out[0]) and np.isnan(out[1]) and out[2] == 0.0
+
+
+def test_max_pool_of_relu_keeps_nan_and_negative_windows():
+    b = FunctionBuilder([F1255])
+    module = b.module(max_pool_relu(b))
+    x = -np.abs(np.random.default_rng(0).standard_normal((1, 2, 5, 5))).astype(np.float32)
+    x[0, 0, 2, 2] = np.nan
+    x[0, 1, :2, :2] = -np.inf
+    (before,) = run_function(module, x)
+    (after,) = run_function(apply(module, Canonicalize()), x)
+    assert body_ops(module) == ["graph.max_pool2d", "graph.relu", "func.return"]
+    np.testing.assert_array_equal(np.isnan(after), np.isnan(before))
+    np.testing.assert_array_equal(after, before)
+    assert np.isnan(after[0, 0, 1, 1]) and (after[0, 1] == 0).all()
 
 
 def test_composed_transposes_become_one():

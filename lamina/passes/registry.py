@@ -31,6 +31,7 @@ PASS_MODULES = (
     "lamina.lowering.default_schedule",
     "lamina.passes.loop.unswitch_guards",
     "lamina.passes.loop.register_accumulators",
+    "lamina.passes.loop.absorb_pads",
     "lamina.lowering.loop_to_device",
     "lamina.passes.schedule.apply_schedule",
 )

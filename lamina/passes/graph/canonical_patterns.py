@@ -32,6 +32,7 @@ ConcatOp = Graph["concat"]
 DivOp = Graph["div"]
 FlattenOp = Graph["flatten"]
 FloorOp = Graph["floor"]
+MaxPoolOp = Graph["max_pool2d"]
 MaximumOp = Graph["maximum"]
 MinimumOp = Graph["minimum"]
 MulOp = Graph["mul"]
@@ -315,6 +316,27 @@ class PadOfNothing(RewritePattern):
             replace_if_same_type(rewriter, op, op.x)
 
 
+class MaxPoolOfRelu(RewritePattern):
+    """max_pool(relu(x)) -> relu(max_pool(x)): max is monotone, so the ReLU commutes with the
+    window's max, and after the pool it runs over 1/stride^2 of the elements (ResNet's stem:
+    a 64 x 112 x 112 pass becomes 64 x 56 x 56). Both use NaN-propagating max, so a NaN in a
+    window gives NaN either way. It needs every window to hold at least one element of x (a
+    window all of padding is -inf, not 0): stride-floor windows without dilation whose pads are
+    shorter than the kernel. The ReLU must have no other reader, or it would still run."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MaxPoolOp, rewriter: PatternRewriter) -> None:
+        relu = producer(op.x, ReluOp)
+        if relu is None or len(list(relu.out.uses)) != 1 or op.attr("ceil_mode") or any(d != 1 for d in op.attr("dilations")):
+            return
+        kernel, pads = list(op.attr("kernel")), list(op.attr("pads"))
+        if any(p >= k for p, k in zip(pads, kernel + kernel)):
+            return
+        attrs = {name: op.attr(name) for name in ("kernel", "strides", "pads", "dilations", "ceil_mode")}
+        pooled = build(rewriter, op, "max_pool2d", [relu.x], attrs)
+        rewriter.replace(op, build(rewriter, op, "relu", [pooled.results[0]], {}, insert=False))
+
+
 class ConcatOfOne(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: ConcatOp, rewriter: PatternRewriter) -> None:
@@ -361,6 +383,7 @@ CANONICAL_PATTERNS: tuple[RewritePattern, ...] = (
     WhereSame(),  # where(c, x, x) -> x
     SliceOfWhole(),  # x[0:n:1] -> x
     PadOfNothing(),  # pad(x, 0...) -> x
+    MaxPoolOfRelu(),  # max_pool(relu(x)) -> relu(max_pool(x))
     ConcatOfOne(),  # concat(x) -> x
     ClipUnbounded(),  # clip(x, none, none) -> x
 )

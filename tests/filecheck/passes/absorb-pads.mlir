@@ -1,0 +1,51 @@
+// RUN: lamina-opt %s -p 'lower-graph-to-loop,simplify-indices,default-schedule{threads=1},absorb-pads' | filecheck %s
+// A zero-padded copy of an intermediate buffer becomes the buffer itself: the relu writes the
+// padded buffer's interior (indices shifted by the low pads, 1 row and 2 columns), the pad nest
+// is left with its border (one nest per padded side: top rows, left and right columns), the
+// conv reads the padded buffer as before, and the other reader of the relu (exp) reads the
+// interior. The relu's own buffer is gone. A pad of a function argument stays a copy.
+
+func.func @relu_pad(%x: tensor<1x2x4x8xf32>, %w: tensor<2x2x3x3xf32>) -> (tensor<1x2x3x9xf32>, tensor<1x2x4x8xf32>) {
+  %r = graph.relu %x : tensor<1x2x4x8xf32>
+  %p = graph.pad %r {pads = [0, 0, 1, 2, 0, 0, 0, 1]} : tensor<1x2x5x11xf32>
+  %y = graph.conv2d %p, %w : tensor<1x2x3x9xf32>
+  %z = graph.exp %r : tensor<1x2x4x8xf32>
+  func.return %y, %z : tensor<1x2x3x9xf32>, tensor<1x2x4x8xf32>
+}
+
+// CHECK-LABEL: func.func @relu_pad
+// CHECK-NOT:     loop.alloc : memref<1x2x4x8xf32>
+// CHECK:         %[[P:[0-9]+]] = loop.alloc : memref<1x2x5x11xf32>
+// CHECK-NOT:     loop.alloc
+// CHECK:         loop.block {{.*}} {label = "relu", iter_kinds = "SSSS", domain = [1, 2, 4, 8]} ({{.*}}) {
+// CHECK:           } (%[[N:[0-9]+]]: index, %[[C:[0-9]+]]: index, %[[Y:[0-9]+]]: index, %[[X:[0-9]+]]: index) {
+// CHECK:           %[[ONE:[0-9]+]] = arith.constant 1 : index
+// CHECK-NEXT:      %[[Y1:[0-9]+]] = arith.addi %[[Y]], %[[ONE]] : index
+// CHECK-NEXT:      %[[TWO:[0-9]+]] = arith.constant 2 : index
+// CHECK-NEXT:      %[[X2:[0-9]+]] = arith.addi %[[X]], %[[TWO]] : index
+// CHECK-NEXT:      loop.store %{{.*}}, %[[P]], %[[N]], %[[C]], %[[Y1]], %[[X2]]
+// CHECK-NOT:     label = "pad"
+// CHECK:         loop.for {{.*}} {label = "pad_border0_d3", vectorize = true}
+// CHECK:           loop.block {{.*}} {label = "pad_border0"
+// CHECK:             %[[ZERO:[0-9]+]] = arith.constant 0.0 : f32
+// CHECK-NEXT:        loop.store %[[ZERO]], %[[P]]
+// CHECK:         loop.block {{.*}} {label = "pad_border1"
+// CHECK:         loop.block {{.*}} {label = "pad_border2"
+// CHECK-NOT:     label = "pad_border3"
+// CHECK:         loop.block {{.*}} {label = "conv2d"
+// CHECK:           loop.load %[[P]]
+// CHECK:         loop.block {{.*}} {label = "exp"
+// CHECK:           arith.addi
+// CHECK:           arith.addi
+// CHECK:           loop.load %[[P]]
+
+func.func @argument(%x: tensor<1x2x4x4xf32>, %w: tensor<2x2x3x3xf32>) -> tensor<1x2x4x4xf32> {
+  %p = graph.pad %x {pads = [0, 0, 1, 1, 0, 0, 1, 1]} : tensor<1x2x6x6xf32>
+  %y = graph.conv2d %p, %w : tensor<1x2x4x4xf32>
+  func.return %y : tensor<1x2x4x4xf32>
+}
+
+// CHECK-LABEL: func.func @argument
+// CHECK:         loop.block {{.*}} {label = "pad"
+// CHECK-NOT:     pad_border
+// CHECK:         func.return
