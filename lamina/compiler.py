@@ -30,7 +30,8 @@ TARGETS = ("llvm", "c", "cuda")
 def pipeline(opt_level: int, threads: int, target: str = "llvm") -> list[str]:
     stages = list(GRAPH_OPTIMIZATIONS) if opt_level > 0 else []
     if opt_level > 0 and target != "cuda":
-        stages += ["split-conv-bias", "explicit-padding"]
+        # canonicalize again: a bias split off a conv may commute with the pool after it
+        stages += ["split-conv-bias", "canonicalize", "explicit-padding"]
     stages.append("lower-graph-to-loop")
     if opt_level > 0:
         stages.append("simplify-indices")

@@ -173,3 +173,36 @@ func.func @main(%x: tensor<1x16x10x12xf32>, %w1: tensor<32x16x3x3xf32>, %w2: ten
     r = np.maximum(conv(x, w1), 0)
     want = conv(r, w2) + r
     np.testing.assert_allclose(model(x, w1, w2)[0], want, rtol=1e-4, atol=1e-4)
+
+
+def test_compiled_stem_with_a_minus_inf_border_matches_numpy():
+    """conv -> relu -> max pool: the ReLU and the bias move after the pool (canonicalize), the
+    pool reads a -inf-bordered copy (explicit-padding) that the conv writes directly (absorb)."""
+    text = """
+func.func @main(%x: tensor<1x3x20x20xf32>, %w: tensor<32x3x3x3xf32>) -> tensor<1x32x5x5xf32> {
+  %b = graph.const dense<[-0.5, 0.25, 1.0, -2.0, 0.0, 0.5, -1.0, 0.75, -0.5, 0.25, 1.0, -2.0, 0.0, 0.5, -1.0, 0.75, -0.5, 0.25, 1.0, -2.0, 0.0, 0.5, -1.0, 0.75, -0.5, 0.25, 1.0, -2.0, 0.0, 0.5, -1.0, 0.75]> : tensor<32xf32>
+  %c = graph.conv2d %x, %w, %b {strides = [2, 2], pads = [1, 1, 1, 1]} : tensor<1x32x10x10xf32>
+  %r = graph.relu %c : tensor<1x32x10x10xf32>
+  %p = graph.max_pool2d %r {kernel = [3, 3], strides = [2, 2], pads = [1, 1, 1, 1]} : tensor<1x32x5x5xf32>
+  func.return %p : tensor<1x32x5x5xf32>
+}
+"""
+    loops = parse_module(text)
+    run_passes(loops, [s for s in pipeline(3, 1) if not s.startswith("lower-loop-to-device")])
+    assert "-inf" in print_module(loops) and "pad_1_border0" in print_module(loops)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((1, 3, 20, 20)).astype(np.float32)
+    w = rng.standard_normal((32, 3, 3, 3)).astype(np.float32)
+    bias = np.tile(np.array([-0.5, 0.25, 1.0, -2.0, 0.0, 0.5, -1.0, 0.75]), 4).reshape(1, 32, 1, 1)
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    conv = np.zeros((1, 32, 10, 10))
+    for ky in range(3):
+        for kx in range(3):
+            conv += np.einsum("oc,nchw->nohw", w[:, :, ky, kx], xp[:, :, ky : ky + 20 : 2, kx : kx + 20 : 2])
+    relu = np.pad(np.maximum(conv + bias, 0), ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    want = np.full((1, 32, 5, 5), -np.inf)
+    for ky in range(3):
+        for kx in range(3):
+            want = np.maximum(want, relu[:, :, ky : ky + 10 : 2, kx : kx + 10 : 2])
+    got = lamina.compile(parse_module(text), threads=1)(x, w)[0]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)

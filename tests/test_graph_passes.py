@@ -192,6 +192,11 @@ def max_pool_relu(b, **changes):
     return b.op("max_pool2d", [b.op("relu", [b.args[0]])], {**POOL, **changes})
 
 
+def max_pool_bias(b, bias=((0.5,), (-2.0,))):
+    added = b.op("add", [b.args[0], b.const(np.array(bias, np.float32).reshape(len(bias), -1, 1) if np.ndim(bias) == 2 else np.array(bias, np.float32))])
+    return b.op("max_pool2d", [added], POOL)
+
+
 def _pool_and_relu(b):
     relu = b.op("relu", [b.args[0]])
     pooled = b.op("max_pool2d", [relu], {**POOL, "strides": [1, 1]})
@@ -290,6 +295,7 @@ SIMPLIFIED = {
     "AbsOfAbsOrNeg (neg)": (abs_neg, I23, ["graph.abs", "func.return"]),
     "ReluRelu": (relu_relu, F23, ["graph.relu", "func.return"]),
     "MaxPoolOfRelu": (max_pool_relu, F1255, ["graph.max_pool2d", "graph.relu", "func.return"]),
+    "MaxPoolOfBias": (max_pool_bias, F1255, ["graph.const", "graph.max_pool2d", "graph.add", "func.return"]),
     "FloorFloor": (floor_floor, F23, ["graph.floor", "func.return"]),
     "FloorFloor (ceil)": (floor_ceil, F23, ["graph.ceil", "func.return"]),
     "CeilCeil": (ceil_ceil, F23, ["graph.ceil", "func.return"]),
@@ -350,6 +356,8 @@ KEPT = {
         _pool_and_relu,
         F1255, ["graph.relu", "graph.max_pool2d", "graph.add", "func.return"],
     ),
+    "max_pool(x + b) with b varying along a row": (lambda b: max_pool_bias(b, bias=[0.0, 1.0, 2.0, 3.0, 4.0]), F1255, ["graph.const", "graph.add", "graph.max_pool2d", "func.return"]),
+    "max_pool(x + b) with an infinite b": (lambda b: max_pool_bias(b, bias=((np.inf,), (0.0,))), F1255, ["graph.const", "graph.add", "graph.max_pool2d", "func.return"]),
     "relu of abs": (lambda b: b.op("relu", [b.op("abs", [b.args[0]])]), F23, ["graph.abs", "graph.relu", "func.return"]),
 }
 

@@ -1,7 +1,7 @@
 """`default-schedule`: the schedule a loop function gets when nobody wrote one.
 
 - Elementwise chains merge into one nest first (`lamina.lowering.elementwise_fusion`).
-- A contraction nest (matmul, batched matmul, conv2d, pooling: spatial loops around reduction
+- A contraction nest (matmul, batched matmul, conv2d: spatial loops around reduction
   loops over one block) gets a register tile applied with the schedule primitives
   (`lamina.lowering.register_tiling`): split, reorder, decompose-reduction, unroll, vectorize,
   fuse for threads — the same rewrites a hand-written `schedule.sequence` runs.

@@ -1,4 +1,4 @@
-"""The default schedule of a contraction nest (matmul, batched matmul, conv2d, pooling): a
+"""The default schedule of a contraction nest (matmul, batched matmul, conv2d): a
 register tile, written with the schedule primitives so it is a replayable trace like any other.
 
 For a perfect nest `S... R...` around one reduction block the template is
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from xdsl.dialects.builtin import IndexType
 from xdsl.ir import Operation, SSAValue
 
 from lamina.dialects.loop import REDUCE
@@ -188,6 +189,8 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
     if not spatial or spatial[-1] > reduce[0]:
         return None
     body = block.regions[1].block
+    if not any(op.name in ("arith.mulf", "arith.muli") and not isinstance(op.results[0].type, IndexType) for op in body.ops):
+        return None  # a pool: no second operand whose loads the tile's rows would share
     written = {op.operands[1] for op in body.ops if op.name == "loop.store"}
     vector, touching_vector = spatial[-1], _vector_operand_iterators(body, spatial[-1], written, channel=False)
     channel = _channel_vector(body, spatial, trips, written, lanes)

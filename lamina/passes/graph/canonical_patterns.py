@@ -19,7 +19,7 @@ from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewri
 
 from lamina.dialects.graph import Graph
 from lamina.ir.types import is_integer
-from lamina.passes.graph.support import build, is_splat
+from lamina.passes.graph.support import build, constant_array, is_splat
 
 AbsOp = Graph["abs"]
 AddOp = Graph["add"]
@@ -327,14 +327,47 @@ class MaxPoolOfRelu(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: MaxPoolOp, rewriter: PatternRewriter) -> None:
         relu = producer(op.x, ReluOp)
-        if relu is None or len(list(relu.out.uses)) != 1 or op.attr("ceil_mode") or any(d != 1 for d in op.attr("dilations")):
+        if relu is None or len(list(relu.out.uses)) != 1 or not windows_hold_input(op):
             return
-        kernel, pads = list(op.attr("kernel")), list(op.attr("pads"))
-        if any(p >= k for p, k in zip(pads, kernel + kernel)):
-            return
-        attrs = {name: op.attr(name) for name in ("kernel", "strides", "pads", "dilations", "ceil_mode")}
-        pooled = build(rewriter, op, "max_pool2d", [relu.x], attrs)
+        pooled = build(rewriter, op, "max_pool2d", [relu.x], pool_attrs(op))
         rewriter.replace(op, build(rewriter, op, "relu", [pooled.results[0]], {}, insert=False))
+
+
+class MaxPoolOfBias(RewritePattern):
+    """max_pool(x + b) -> max_pool(x) + b for a finite constant b that is the same across each
+    window (size 1 along the pooled axes: a conv's per-channel bias after split-conv-bias).
+    Float addition of a fixed b is monotone, so the max of the sums is the sum of the max,
+    rounding included; an infinite b could meet an infinite x (NaN) and is left alone."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: MaxPoolOp, rewriter: PatternRewriter) -> None:
+        add = producer(op.x, AddOp)
+        if add is None or len(list(add.out.uses)) != 1 or not windows_hold_input(op):
+            return
+        for full, bias in ((add.lhs, add.rhs), (add.rhs, add.lhs)):
+            values = constant_array(bias)
+            if full.type != add.out.type or values is None or not np.issubdtype(values.dtype, np.floating):
+                continue
+            if values.ndim > 4 or ((1,) * (4 - values.ndim) + values.shape)[2:] != (1, 1):
+                continue  # varies along the pooled axes
+            if not np.isfinite(values).all():
+                continue
+            pooled = build(rewriter, op, "max_pool2d", [full], pool_attrs(op))
+            rewriter.replace(op, build(rewriter, op, "add", [pooled.results[0], bias], {}, insert=False))
+            return
+
+
+def windows_hold_input(pool: Operation) -> bool:
+    """Every window of the pool holds at least one element of its input (none is padding only,
+    whose max is -inf): windows without dilation, pads shorter than the kernel, floor mode."""
+    kernel, pads = list(pool.attr("kernel")), list(pool.attr("pads"))
+    if pool.attr("ceil_mode") or any(d != 1 for d in pool.attr("dilations")):
+        return False
+    return all(p < k for p, k in zip(pads, kernel + kernel))
+
+
+def pool_attrs(pool: Operation) -> dict:
+    return {name: pool.attr(name) for name in ("kernel", "strides", "pads", "dilations", "ceil_mode")}
 
 
 class ConcatOfOne(RewritePattern):
@@ -384,6 +417,7 @@ CANONICAL_PATTERNS: tuple[RewritePattern, ...] = (
     SliceOfWhole(),  # x[0:n:1] -> x
     PadOfNothing(),  # pad(x, 0...) -> x
     MaxPoolOfRelu(),  # max_pool(relu(x)) -> relu(max_pool(x))
+    MaxPoolOfBias(),  # max_pool(x + b) -> max_pool(x) + b, b constant across each window
     ConcatOfOne(),  # concat(x) -> x
     ClipUnbounded(),  # clip(x, none, none) -> x
 )

@@ -1,4 +1,5 @@
-"""`explicit-padding`: a padded conv2d becomes `pad` followed by an unpadded conv2d.
+"""`explicit-padding`: a padded conv2d becomes `pad` followed by an unpadded conv2d (a padded
+float max pool likewise, bordered with -inf).
 
 The padded form guards every input read against the borders, which keeps the innermost loop
 from vectorizing; reading from a zero-bordered copy costs one extra pass over the input and
@@ -18,9 +19,10 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
-from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, RewritePattern
+from xdsl.pattern_rewriter import GreedyRewritePatternApplier, PatternRewriter, PatternRewriteWalker, RewritePattern
 
 from lamina.lowering.register_tiling import channel_tile_rows
+from lamina.ir.types import is_float
 from lamina.passes.graph.support import build, constant_array
 from lamina.targets.host import host_target
 
@@ -60,6 +62,21 @@ class PadConvInput(RewritePattern):
         rewriter.replace(op, [], [result])
 
 
+class PadMaxPoolInput(RewritePattern):
+    """A padded float max pool reads a copy bordered with -inf: its window loads, unguarded,
+    are affine (stride-2 windows load as two vectors and a shuffle rather than lane by lane)."""
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
+        if op.name != "graph.max_pool2d" or not any(op.attr("pads")) or not is_float(op.operands[0].type.element_type):
+            return
+        top, left, bottom, right = op.attr("pads")
+        padded = build(rewriter, op, "pad", [op.operands[0]], {"pads": [0, 0, top, left, 0, 0, bottom, right], "value": float("-inf")})
+        attrs = op.attr_values()
+        attrs["pads"] = [0, 0, 0, 0]
+        pool = build(rewriter, op, "max_pool2d", [padded.results[0]], attrs)
+        rewriter.replace(op, [], [pool.results[0]])
+
+
 @dataclass(frozen=True)
 class ExplicitPadding(ModulePass):
     """Padded conv2d becomes pad + unpadded conv2d (output rows widened to whole vectors), so the conv loops vectorize."""
@@ -69,4 +86,4 @@ class ExplicitPadding(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         lanes = host_target().vector_lanes(4) if self.widen else 1
-        PatternRewriteWalker(PadConvInput(lanes), apply_recursively=False).rewrite_module(op)
+        PatternRewriteWalker(GreedyRewritePatternApplier([PadConvInput(lanes), PadMaxPoolInput()]), apply_recursively=False).rewrite_module(op)

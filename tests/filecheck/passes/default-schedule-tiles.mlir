@@ -47,3 +47,18 @@ func.func @conv(%x: tensor<1x8x40x40xf32>) -> tensor<1x32x40x40xf32> {
   %r = graph.relu %a : tensor<1x32x40x40xf32>
   func.return %r : tensor<1x32x40x40xf32>
 }
+
+// A max pool is no contraction: no second operand whose loads a tile's rows would share. It
+// keeps the plain schedule, reductions inside the output row, the row vectorized (stride-2
+// loads), not a register tile with a local accumulator buffer.
+func.func @max_pool(%x: tensor<1x16x18x18xf32>) -> tensor<1x16x8x8xf32> {
+  %y = graph.max_pool2d %x {kernel = [3, 3], strides = [2, 2]} : tensor<1x16x8x8xf32>
+  func.return %y : tensor<1x16x8x8xf32>
+}
+
+// CHECK-LABEL: func.func @max_pool
+// CHECK-NOT:     loop.alloc {scope = "local"}
+// CHECK:         loop.for {{.*}} {kind = "reduction", label = "ky"}
+// CHECK-NEXT:      loop.for {{.*}} {kind = "reduction", label = "kx"}
+// CHECK-NEXT:        loop.for {{.*}} {label = "ox", vectorize = true}
+// CHECK-NEXT:          loop.block {{.*}} {label = "max_pool2d"

@@ -35,3 +35,20 @@ func.func @strided(%x: tensor<1x4x12x12xf32>, %w: tensor<8x4x3x3xf32>) -> tensor
   %y = graph.conv2d %x, %w {strides = [2, 2], pads = [1, 1, 1, 1]}
   func.return %y : tensor<1x8x6x6xf32>
 }
+
+// A padded float max pool reads a copy bordered with -inf (its loads become affine, no guards);
+// an integer one keeps its padding.
+// CHECK-LABEL: func.func @max_pool
+// CHECK: %[[P:.*]] = graph.pad %x {pads = [0, 0, 1, 1, 0, 0, 1, 1], value = -inf} : tensor<1x4x10x10xf32>
+// CHECK: graph.max_pool2d %[[P]] {kernel = [3, 3], strides = [2, 2]} : tensor<1x4x4x4xf32>
+// CHECK-LABEL: func.func @int_max_pool
+// CHECK-NOT: graph.pad
+func.func @max_pool(%x: tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32> {
+  %y = graph.max_pool2d %x {kernel = [3, 3], strides = [2, 2], pads = [1, 1, 1, 1]} : tensor<1x4x4x4xf32>
+  func.return %y : tensor<1x4x4x4xf32>
+}
+
+func.func @int_max_pool(%x: tensor<1x4x8x8xi32>) -> tensor<1x4x4x4xi32> {
+  %y = graph.max_pool2d %x {kernel = [3, 3], strides = [2, 2], pads = [1, 1, 1, 1]} : tensor<1x4x4x4xi32>
+  func.return %y : tensor<1x4x4x4xi32>
+}
