@@ -11,7 +11,8 @@ directly and every reader of X can read it there:
 
     X[i...]  ->  P[i + low...]          (every load and store of X)
 
-and the pad nest shrinks to the border: one small nest per padded side writing the fill value.
+and the pad nest shrinks to the border: one nest over the leading unpadded axes (batch,
+channels) holding a box of loops per padded side, writing the fill value.
 The pass runs after the schedule (it changes indices, not loops), so every decision the default
 schedule made for the nests around still holds; the vectorized producer stores rows at an
 offset of `low` elements, still contiguous.
@@ -182,32 +183,48 @@ def _shift(op: Operation, buffer_at: int, padded: SSAValue, low: list[int]) -> N
     op.operands = operands[:buffer_at] + [padded] + shifted
 
 
-def _border_nest(pad: PadCopy, ranges: list[tuple[int, int]], label: str) -> list[Operation]:
-    """A serial nest writing the fill over the box `ranges` of P (its bounds, then its loop)."""
+def _loop(lo: int, hi: int, label: str) -> tuple[list[Operation], Operation]:
+    """A serial loop over [lo, hi): its bound constants, then the loop (body unterminated)."""
+    lower, upper = arith.ConstantOp(IntegerAttr(lo, INDEX)), arith.ConstantOp(IntegerAttr(hi, INDEX))
+    loop = Loop["for"].build([lower.result, upper.result], {"kind": "serial", "label": label, "step": 1}, [], [Region(Block(arg_types=[INDEX]))])
+    return [lower, upper, loop], loop
+
+
+def _border_nest(pad: PadCopy, boxes: list[list[tuple[int, int]]], lead: int, label: str) -> list[Operation]:
+    """One serial nest writing the fill over `boxes` of P: loops over the `lead` leading axes
+    (whole in every box) shared, one sub-nest per box inside. Sharing them keeps the box
+    loops from being innermost: LLVM fully unrolled a channel loop around each border row's
+    memset, and the backend took a second per pad to schedule the result."""
     shape = list(pad.padded.type.shape)
-    loops = []
-    for k, (lo, hi) in enumerate(ranges):
-        body = Block(arg_types=[INDEX])
-        lower, upper = arith.ConstantOp(IntegerAttr(lo, INDEX)), arith.ConstantOp(IntegerAttr(hi, INDEX))
-        attributes = {"kind": "serial", "label": f"{label}_d{k}", "step": 1}
-        loop = Loop["for"].build([lower.result, upper.result], attributes, [], [Region(body)])
-        loops.append((lower, upper, loop))
-    for (_, _, outer), (lower, upper, inner) in zip(loops, loops[1:]):
-        outer.regions[0].block.add_ops([lower, upper, inner])
-        terminate(outer.regions[0].block)
-    init, body = Block(arg_types=[INDEX] * len(shape)), Block(arg_types=[INDEX] * len(shape))
-    terminate(init)
-    fill = pad.fill.clone()
-    body.add_ops([fill, Loop["store"].build([fill.results[0], pad.padded, *body.args], result_types=[])])
-    terminate(body)
-    innermost = loops[-1][2]
-    block = Loop["block"].build([loop_var(l) for _, _, l in loops], {"label": label, "iter_kinds": SPATIAL * len(shape), "domain": shape}, [], [Region(init), Region(body)])
-    innermost.regions[0].block.add_op(block)
-    terminate(innermost.regions[0].block)
-    last_lo, last_hi = ranges[-1]
-    if last_hi - last_lo >= VECTOR_ROW:
-        innermost.properties["vectorize"] = IntegerAttr(1, 1)
-    return list(loops[0])
+    ops, outer = [], None
+    shared, lead_loops = [], []
+    for k in range(lead):
+        made, loop = _loop(0, shape[k], f"{label}_d{k}")
+        (outer.regions[0].block.add_ops(made) if outer is not None else ops.extend(made))
+        shared.append(loop_var(loop))
+        lead_loops.append(loop)
+        outer = loop
+    for n, box in enumerate(boxes):
+        made = [_loop(*box[k], f"{label}_b{n}_d{k}") for k in range(lead, len(shape))]
+        for (_, above), (inner_ops, _) in zip(made, made[1:]):
+            above.regions[0].block.add_ops(inner_ops)
+            terminate(above.regions[0].block)
+        innermost = made[-1][1]
+        init, body = Block(arg_types=[INDEX] * len(shape)), Block(arg_types=[INDEX] * len(shape))
+        terminate(init)
+        fill = pad.fill.clone()
+        body.add_ops([fill, Loop["store"].build([fill.results[0], pad.padded, *body.args], result_types=[])])
+        terminate(body)
+        variables = shared + [loop_var(loop) for _, loop in made]
+        attributes = {"label": f"{label}_{n}" if n else label, "iter_kinds": SPATIAL * len(shape), "domain": shape}
+        innermost.regions[0].block.add_op(Loop["block"].build(variables, attributes, [], [Region(init), Region(body)]))
+        terminate(innermost.regions[0].block)
+        if box[-1][1] - box[-1][0] >= VECTOR_ROW:
+            innermost.properties["vectorize"] = IntegerAttr(1, 1)
+        (outer.regions[0].block.add_ops(made[0][0]) if outer is not None else ops.extend(made[0][0]))
+    for loop in lead_loops:
+        terminate(loop.regions[0].block)
+    return ops
 
 
 def border_boxes(shape: list[int], low: list[int], high: list[int]) -> list[list[tuple[int, int]]]:
@@ -229,8 +246,8 @@ def absorb(pad: PadCopy) -> None:
     parent = top.parent_block()
     label = pad.block.attr("label")
     boxes = border_boxes(list(pad.padded.type.shape), pad.low, pad.high)
-    for n, box in enumerate(boxes):
-        parent.insert_ops_before(_border_nest(pad, box, f"{label}_border{n}"), top)
+    lead = next((k for k, (lo, hi) in enumerate(zip(pad.low, pad.high)) if lo or hi), len(pad.low))
+    parent.insert_ops_before(_border_nest(pad, boxes, lead, f"{label}_border"), top)
     parent.erase_op(top)
     for use in list(pad.source.uses):
         _shift(use.operation, 0 if use.operation.name == "loop.load" else 1, pad.padded, pad.low)

@@ -1,7 +1,8 @@
 // RUN: lamina-opt %s -p 'lower-graph-to-loop,simplify-indices,default-schedule{threads=1},absorb-pads' | filecheck %s
 // A zero-padded copy of an intermediate buffer becomes the buffer itself: the relu writes the
 // padded buffer's interior (indices shifted by the low pads, 1 row and 2 columns), the pad nest
-// is left with its border (one nest per padded side: top rows, left and right columns), the
+// is left with its border (one nest: loops over batch and channels, inside them one box per
+// padded side: the top row, the left and the right columns), the
 // conv reads the padded buffer as before, and the other reader of the relu (exp) reads the
 // interior. The relu's own buffer is gone. A pad of a function argument stays a copy.
 
@@ -25,13 +26,16 @@ func.func @relu_pad(%x: tensor<1x2x4x8xf32>, %w: tensor<2x2x3x3xf32>) -> (tensor
 // CHECK-NEXT:      %[[X2:[0-9]+]] = arith.addi %[[X]], %[[TWO]] : index
 // CHECK-NEXT:      loop.store %{{.*}}, %[[P]], %[[N]], %[[C]], %[[Y1]], %[[X2]]
 // CHECK-NOT:     label = "pad"
-// CHECK:         loop.for {{.*}} {label = "pad_border0_d3", vectorize = true}
-// CHECK:           loop.block {{.*}} {label = "pad_border0"
-// CHECK:             %[[ZERO:[0-9]+]] = arith.constant 0.0 : f32
-// CHECK-NEXT:        loop.store %[[ZERO]], %[[P]]
-// CHECK:         loop.block {{.*}} {label = "pad_border1"
-// CHECK:         loop.block {{.*}} {label = "pad_border2"
-// CHECK-NOT:     label = "pad_border3"
+// CHECK:         loop.for {{.*}} {label = "pad_border_d0"}
+// CHECK:           loop.for {{.*}} {label = "pad_border_d1"}
+// CHECK:             loop.for {{.*}} {label = "pad_border_b0_d3", vectorize = true}
+// CHECK:               loop.block {{.*}} {label = "pad_border"
+// CHECK:                 %[[ZERO:[0-9]+]] = arith.constant 0.0 : f32
+// CHECK-NEXT:            loop.store %[[ZERO]], %[[P]]
+// CHECK:             loop.for {{.*}} {label = "pad_border_b1_d3"}
+// CHECK:               loop.block {{.*}} {label = "pad_border_1"
+// CHECK:               loop.block {{.*}} {label = "pad_border_2"
+// CHECK-NOT:     label = "pad_border_3"
 // CHECK:         loop.block {{.*}} {label = "conv2d"
 // CHECK:           loop.load %[[P]]
 // CHECK:         loop.block {{.*}} {label = "exp"
