@@ -196,14 +196,21 @@ def _border_nest(pad: PadCopy, boxes: list[list[tuple[int, int]]], lead: int, la
     loops from being innermost: LLVM fully unrolled a channel loop around each border row's
     memset, and the backend took a second per pad to schedule the result."""
     shape = list(pad.padded.type.shape)
-    ops, outer = [], None
-    shared, lead_loops = [], []
+    ops: list[Operation] = []
+    lead_loops: list[Operation] = []
+
+    def place(made: list[Operation]) -> None:
+        """In the innermost shared loop, or at the top when there is none."""
+        if lead_loops:
+            lead_loops[-1].regions[0].block.add_ops(made)
+        else:
+            ops.extend(made)
+
     for k in range(lead):
         made, loop = _loop(0, shape[k], f"{label}_d{k}")
-        (outer.regions[0].block.add_ops(made) if outer is not None else ops.extend(made))
-        shared.append(loop_var(loop))
+        place(made)
         lead_loops.append(loop)
-        outer = loop
+    shared = [loop_var(loop) for loop in lead_loops]
     for n, box in enumerate(boxes):
         made = [_loop(*box[k], f"{label}_b{n}_d{k}") for k in range(lead, len(shape))]
         for (_, above), (inner_ops, _) in zip(made, made[1:]):
@@ -221,7 +228,7 @@ def _border_nest(pad: PadCopy, boxes: list[list[tuple[int, int]]], lead: int, la
         terminate(innermost.regions[0].block)
         if box[-1][1] - box[-1][0] >= VECTOR_ROW:
             innermost.properties["vectorize"] = IntegerAttr(1, 1)
-        (outer.regions[0].block.add_ops(made[0][0]) if outer is not None else ops.extend(made[0][0]))
+        place(made[0][0])
     for loop in lead_loops:
         terminate(loop.regions[0].block)
     return ops
