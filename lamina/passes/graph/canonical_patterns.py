@@ -329,7 +329,7 @@ class MaxPoolOfRelu(RewritePattern):
         relu = producer(op.x, ReluOp)
         if relu is None or len(list(relu.out.uses)) != 1 or not windows_hold_input(op):
             return
-        pooled = build(rewriter, op, "max_pool2d", [relu.x], pool_attrs(op))
+        pooled = build(rewriter, op, "max_pool2d", [relu.x], op.attr_values())
         rewriter.replace(op, build(rewriter, op, "relu", [pooled.results[0]], {}, insert=False))
 
 
@@ -352,7 +352,7 @@ class MaxPoolOfBias(RewritePattern):
                 continue  # varies along the pooled axes
             if not np.isfinite(values).all():
                 continue
-            pooled = build(rewriter, op, "max_pool2d", [full], pool_attrs(op))
+            pooled = build(rewriter, op, "max_pool2d", [full], op.attr_values())
             rewriter.replace(op, build(rewriter, op, "add", [pooled.results[0], bias], {}, insert=False))
             return
 
@@ -364,10 +364,6 @@ def windows_hold_input(pool: Operation) -> bool:
     if pool.attr("ceil_mode") or any(d != 1 for d in pool.attr("dilations")):
         return False
     return all(p < k for p, k in zip(pads, kernel + kernel))
-
-
-def pool_attrs(pool: Operation) -> dict:
-    return {name: pool.attr(name) for name in ("kernel", "strides", "pads", "dilations", "ceil_mode")}
 
 
 class ConcatOfOne(RewritePattern):

@@ -38,6 +38,16 @@ def extra_columns(op: Operation, lanes: int) -> int:
     return 0 if width % lanes == 0 or width < lanes // 2 else lanes - width % lanes
 
 
+def on_padded_input(rewriter: PatternRewriter, op: Operation, pads: list[int], fill: float = 0.0) -> Operation:
+    """op (a conv or a pool, NCHW) rebuilt unpadded on a copy of its input padded by `pads`
+    (top, left, bottom, right) with `fill`; inserted before op, which the caller replaces."""
+    top, left, bottom, right = pads
+    padded = build(rewriter, op, "pad", [op.operands[0]], {"pads": [0, 0, top, left, 0, 0, bottom, right], "value": fill})
+    attrs = op.attr_values()
+    attrs["pads"] = [0, 0, 0, 0]
+    return build(rewriter, op, op.name.removeprefix("graph."), [padded.results[0], *op.operands[1:]], attrs)
+
+
 @dataclass
 class PadConvInput(RewritePattern):
     lanes: int = 1
@@ -49,13 +59,7 @@ class PadConvInput(RewritePattern):
         extra = extra_columns(op, self.lanes)
         if not any((top, left, bottom, right, extra)):
             return
-        x = op.operands[0]
-        right += extra * op.attr("strides")[1]
-        padded = build(rewriter, op, "pad", [x], {"pads": [0, 0, top, left, 0, 0, bottom, right]})
-        attrs = op.attr_values()
-        attrs["pads"] = [0, 0, 0, 0]
-        conv = build(rewriter, op, "conv2d", [padded.results[0], *op.operands[1:]], attrs)
-        result = conv.results[0]
+        result = on_padded_input(rewriter, op, [top, left, bottom, right + extra * op.attr("strides")[1]]).results[0]
         if extra:
             width = op.results[0].type.shape[3]
             result = build(rewriter, op, "slice", [result], {"starts": [0], "ends": [width], "axes": [3]}).results[0]
@@ -69,12 +73,7 @@ class PadMaxPoolInput(RewritePattern):
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
         if op.name != "graph.max_pool2d" or not any(op.attr("pads")) or not is_float(op.operands[0].type.element_type):
             return
-        top, left, bottom, right = op.attr("pads")
-        padded = build(rewriter, op, "pad", [op.operands[0]], {"pads": [0, 0, top, left, 0, 0, bottom, right], "value": float("-inf")})
-        attrs = op.attr_values()
-        attrs["pads"] = [0, 0, 0, 0]
-        pool = build(rewriter, op, "max_pool2d", [padded.results[0]], attrs)
-        rewriter.replace(op, [], [pool.results[0]])
+        rewriter.replace(op, [], [on_padded_input(rewriter, op, list(op.attr("pads")), float("-inf")).results[0]])
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,9 @@ from xdsl.passes import ModulePass
 
 from lamina.dialects.loop import SPATIAL, Loop
 from lamina.ir.arith_predicates import CMPI_PREDICATES
+from lamina.passes.loop.simplify_indices import index_range
 from lamina.passes.schedule.blocks import is_intermediate, nest_index, readers, writers
-from lamina.passes.schedule.nest import blocks_under, body_ops, loop_var, static_value, terminate, top_level
+from lamina.passes.schedule.nest import blocks_under, body_ops, loop_var, terminate, top_level
 
 INDEX = IndexType()
 # A border row at least this long is written with vector stores.
@@ -55,14 +56,10 @@ class PadCopy:
 
 
 def _folded(value: SSAValue) -> int | None:
-    """An index constant, through the constant arithmetic the lowering leaves (`size - 1`)."""
-    op = value.owner
-    if isinstance(op, (arith.SubiOp, arith.AddiOp)):
-        a, b = _folded(op.lhs), _folded(op.rhs)
-        if a is None or b is None:
-            return None
-        return a - b if isinstance(op, arith.SubiOp) else a + b
-    return static_value(value)
+    """An index value that can take one value only (a constant, or the `size - 1` the lowering
+    leaves), by simplify-indices' range analysis."""
+    bounds = index_range(value)
+    return bounds[0] if bounds is not None and bounds[0] == bounds[1] else None
 
 
 def _offset_of(index: SSAValue, arg: SSAValue) -> int | None:
