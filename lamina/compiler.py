@@ -30,8 +30,9 @@ TARGETS = ("llvm", "c", "cuda")
 def pipeline(opt_level: int, threads: int, target: str = "llvm") -> list[str]:
     stages = list(GRAPH_OPTIMIZATIONS) if opt_level > 0 else []
     if opt_level > 0 and target != "cuda":
-        # canonicalize again: a bias split off a conv may commute with the pool after it
-        stages += ["split-conv-bias", "canonicalize", "explicit-padding"]
+        # canonicalize again: a bias split off a conv may commute with the pool after it, and
+        # the layout changes around Winograd convs cancel between them
+        stages += ["split-conv-bias", "canonicalize", "winograd-conv", "canonicalize", "explicit-padding"]
     stages.append("lower-graph-to-loop")
     if opt_level > 0:
         stages.append("simplify-indices")

@@ -271,6 +271,16 @@ def clip_unbounded(b):
     return b.op("clip", [b.args[0]])
 
 
+def relu_between_transposes(b):
+    # transpose(relu(transpose(x))): the inner transpose sinks past the ReLU and meets the outer one
+    return b.op("transpose", [b.op("relu", [b.op("transpose", [b.args[0]])])])
+
+
+def bias_between_transposes(b):
+    # the constant [3, 1] broadcast over transpose(x) [3, 2] is permuted to [1, 3] for x [2, 3]
+    return b.op("transpose", [b.op("add", [b.op("transpose", [b.args[0]]), b.const([[1.0], [2.0], [3.0]])])])
+
+
 # (build, argument type, ops left in the body). Each pattern of CANONICAL_PATTERNS has a case.
 SIMPLIFIED = {
     "AddZero": (add_zero, F23, ["func.return"]),
@@ -313,6 +323,8 @@ SIMPLIFIED = {
     "PadOfNothing": (pad_nothing, F23, ["func.return"]),
     "ConcatOfOne": (concat_one, F23, ["func.return"]),
     "ClipUnbounded": (clip_unbounded, F23, ["func.return"]),
+    "SinkTranspose": (relu_between_transposes, F23, ["graph.relu", "func.return"]),
+    "SinkTranspose (constant, permuted)": (bias_between_transposes, F23, ["graph.const", "graph.add", "func.return"]),
 }
 
 
@@ -322,6 +334,17 @@ def test_canonical_pattern_simplifies_and_keeps_results(case):
     b = FunctionBuilder([arg_type])
     module = b.module(build(b))
     check_rewrite(module, [Canonicalize()], expected)
+
+
+def test_sink_transpose_reuses_the_transpose_a_value_already_has():
+    """A residual add between NHWC convs: add(transpose(a), y) where the graph already computes
+    transpose(y) (for the next conv) sinks as add(a, transpose(y)), and the outer transposes cancel."""
+    b = FunctionBuilder([F23, tensor([3, 2])])
+    x, y = b.args
+    z = b.op("transpose", [y])
+    w = b.op("add", [b.op("transpose", [x]), y])
+    module = b.module(b.op("add", [b.op("transpose", [w]), z]))
+    check_rewrite(module, [Canonicalize()], ["graph.transpose", "graph.add", "graph.add", "func.return"])
 
 
 def test_every_canonical_pattern_has_a_case():
@@ -359,6 +382,10 @@ KEPT = {
     "max_pool(x + b) with b varying along a row": (lambda b: max_pool_bias(b, bias=[0.0, 1.0, 2.0, 3.0, 4.0]), F1255, ["graph.const", "graph.add", "graph.max_pool2d", "func.return"]),
     "max_pool(x + b) with an infinite b": (lambda b: max_pool_bias(b, bias=((np.inf,), (0.0,))), F1255, ["graph.const", "graph.add", "graph.max_pool2d", "func.return"]),
     "relu of abs": (lambda b: b.op("relu", [b.op("abs", [b.args[0]])]), F23, ["graph.abs", "graph.relu", "func.return"]),
+    "add(transpose(x), y) with y never transposed (sinking would add a transpose)": (
+        lambda b: b.op("add", [b.op("transpose", [b.args[0]]), b.op("exp", [b.args[0]])]),
+        tensor([3, 3]), ["graph.transpose", "graph.exp", "graph.add", "func.return"],
+    ),
 }
 
 

@@ -12,6 +12,7 @@ from xdsl.traits import ConstantLike, Pure
 
 from lamina.dialects import graph_reference as ref
 from lamina.dialects import graph_rules as rules
+from lamina.dialects import winograd
 from lamina.ir.dense import DenseElementsAttr
 from lamina.ir.optable import Attr, Operand, OpRow, Result, build_dialect
 from lamina.ir.types import numpy_dtype
@@ -208,6 +209,30 @@ TABLE = [
         reference=ref.conv2d,
         lowering=rb.conv2d,
         summary="2-D convolution, NCHW input, OIHW weight",
+    ),
+    OpRow(
+        "winograd_input",
+        (Operand("x", dtypes="float"),),
+        OUT,
+        (Attr("tiles", "ints", doc="tile rows and columns (TH, TW) per image"),),
+        traits=PURE,
+        infer=winograd.input_rule,
+        fusion="opaque",
+        reference=winograd.input_reference,
+        lowering=winograd.input_compute,
+        summary="Winograd F(2x2, 3x3) input transform: padded NHWC -> [16, N*TH*TW, C] (lamina.dialects.winograd)",
+    ),
+    OpRow(
+        "winograd_output",
+        (Operand("m", dtypes="float"),),
+        OUT,
+        (Attr("size", "ints", doc="output height and width"),),
+        traits=PURE,
+        infer=winograd.output_rule,
+        fusion="opaque",
+        reference=winograd.output_reference,
+        lowering=winograd.output_compute,
+        summary="Winograd F(2x2, 3x3) output transform: [16, N*TH*TW, O] -> NHWC [N, H, W, O]",
     ),
     OpRow("max_pool2d", (Operand("x", dtypes="numeric"),), OUT, POOL_ATTRS, traits=PURE, infer=rules.pool2d_rule, fusion="opaque", reference=ref.max_pool2d, lowering=rb.max_pool2d),
     OpRow(

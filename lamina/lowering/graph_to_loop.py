@@ -26,7 +26,7 @@ from lamina.ir.optable import TableOp, _match_specs
 from lamina.ir.types import BufferType, TensorType
 from lamina.lowering.compute_rules import RuleError, parse_rules
 from lamina.lowering.loop_builder import LoopBuilder
-from lamina.lowering.rule_lowering import RuleScope, lower_statement
+from lamina.lowering.rule_lowering import RuleScope, lower_statement, lower_statements
 
 
 def buffer_type_of(t: TensorType) -> BufferType:
@@ -72,10 +72,13 @@ def lower_op(b: LoopBuilder, op: TableOp, buffers: dict[SSAValue, SSAValue], res
         alloc_at=b.alloc,
     )
     base = op.name.split(".", 1)[1]
-    for stmt in statements:
+
+    def next_label() -> str:
         count = labels[base]
         labels[base] += 1
-        lower_statement(b, stmt, scope, base if count == 0 else f"{base}_{count}")
+        return base if count == 0 else f"{base}_{count}"
+
+    lower_statements(b, statements, scope, next_label)
 
 
 def _copy(b: LoopBuilder, src: SSAValue, dst: SSAValue, labels: Counter, location) -> None:

@@ -192,6 +192,8 @@ class ScalarEmitter:
     def __init__(self, b: LoopBuilder, stmt: Statement, scope: RuleScope, env: dict[str, SSAValue], extents: dict[str, Dim], target_type: Attribute):
         self.b, self.stmt, self.scope, self.env, self.extents = b, stmt, scope, env, extents
         self.target_type = target_type
+        self.index_cache: dict[tuple, SSAValue] = {}
+        self.load_cache: dict[tuple, SSAValue] = {}
 
     def fail(self, message: str) -> LaminaError:
         return self.scope.fail(self.stmt, message)
@@ -285,7 +287,14 @@ class ScalarEmitter:
         raise self.fail(f"unexpected expression {e}")
 
     def index(self, e) -> SSAValue:
-        return self.materialize(self.value(e, INDEX), INDEX)
+        # An index expression is pure: computed once per block it is used in. A statement's
+        # accesses share most of theirs (x[n, 2*ty, 2*tx + 1, c] and x[n, 2*ty + 2, 2*tx, c]),
+        # and every op emitted here is walked by each pass and verify after it.
+        key = (e, id(self.b.insertion))
+        cached = self.index_cache.get(key)
+        if cached is None:
+            cached = self.index_cache[key] = self.materialize(self.value(e, INDEX), INDEX)
+        return cached
 
     def call(self, e: Call, want: Attribute | None) -> Value:
         fn, args = e.fn, e.args
@@ -408,7 +417,14 @@ class ScalarEmitter:
         return out
 
     def load(self, a: Access) -> SSAValue:
-        return self.b.load(self.buffer(a.buffer), self.indices(a))
+        # Loads repeat within a block only from buffers no statement of the block writes
+        # before them (see _shares_nest), so equal indices load equal values.
+        buffer, indices = self.buffer(a.buffer), self.indices(a)
+        key = (id(buffer), tuple(id(i) for i in indices), id(self.b.insertion))
+        cached = self.load_cache.get(key)
+        if cached is None:
+            cached = self.load_cache[key] = self.b.load(buffer, indices)
+        return cached
 
     def guarded_load(self, a, load: bool = True) -> tuple[SSAValue | None, SSAValue | None]:
         """Load with every non-trivial index clamped into bounds; returns the value and the
@@ -502,7 +518,19 @@ def static_type(e, scope: RuleScope) -> Attribute | None:
     return None
 
 
-def lower_statement(b: LoopBuilder, stmt: Statement, scope: RuleScope, label: str) -> None:
+@dataclass
+class _Prepared:
+    stmt: Statement
+    target: Access
+    value: object
+    spatial: list[str]
+    reduced: list[str]
+    extents: dict[str, Dim]
+    out_buf: SSAValue
+    scatter: bool  # written at data-dependent indices
+
+
+def _prepare(stmt: Statement, scope: RuleScope) -> _Prepared:
     target, value, _ = _expand(stmt, scope)
     if target.buffer not in scope.buffers and target.buffer not in scope.temps:
         _allocate_temporary(stmt, scope, target, value)
@@ -516,40 +544,135 @@ def lower_statement(b: LoopBuilder, stmt: Statement, scope: RuleScope, label: st
         raise scope.fail(stmt, f"variables {', '.join(reduced)} are read but not written: use a reduction (+=, max=, ...)")
     extents = _extents(stmt, scope, target, value, every)
     out_buf = scope.buffers.get(target.buffer) or scope.temps[target.buffer]
-    elem = out_buf.type.element_type
-
-    names = spatial + reduced
-    # A write at data-dependent indices (a scatter) may hit one element from several
-    # iterations: its loops run in order, never across threads or vector lanes.
     nested: list[Access] = []
     for i in target.indices:
         _accesses(i, nested)
-    spatial_kind = "serial" if nested else "parallel"
+    return _Prepared(stmt, target, value, spatial, reduced, extents, out_buf, bool(nested))
+
+
+def _affine_index(e, scope: RuleScope) -> tuple[int, dict[str, int]] | None:
+    """An index expression as (constant, {variable: coefficient}); None when not affine."""
+    if isinstance(e, Num):
+        return (e.value, {}) if isinstance(e.value, int) else None
+    if isinstance(e, Name):
+        if _is_var(e, scope):
+            return 0, {e.id: 1}
+        v = scope.attrs.get(e.id)
+        return (v, {}) if isinstance(v, int) and not isinstance(v, bool) else None
+    if isinstance(e, Neg):
+        inner = _affine_index(e.operand, scope)
+        return None if inner is None else (-inner[0], {k: -c for k, c in inner[1].items()})
+    if isinstance(e, BinOp) and e.op in "+-*":
+        a, b = _affine_index(e.lhs, scope), _affine_index(e.rhs, scope)
+        if a is None or b is None:
+            return None
+        if e.op == "*":
+            if a[1] and b[1]:
+                return None
+            (k, _), (const, terms) = (a, b) if not a[1] else (b, a)
+            return const * k, {v: c * k for v, c in terms.items()}
+        sign = 1 if e.op == "+" else -1
+        terms = dict(a[1])
+        for v, c in b[1].items():
+            terms[v] = terms.get(v, 0) + sign * c
+        return a[0] + sign * b[0], {v: c for v, c in terms.items() if c}
+    return None
+
+
+def _never_meet(a: Access, b: Access, scope: RuleScope) -> bool:
+    """No iteration of one access writes an element an iteration of the other writes: at some
+    index the two have the same variable terms and constants those terms cannot bridge
+    (`out[0, p]` / `out[1, p]`, `y[2*t]` / `y[2*t + 1]`)."""
+    for ia, ib in zip(a.indices, b.indices):
+        fa, fb = _affine_index(ia, scope), _affine_index(ib, scope)
+        if fa is None or fb is None or fa[1] != fb[1]:
+            continue
+        step = pymath.gcd(*fa[1].values()) if fa[1] else 0
+        gap = fa[0] - fb[0]
+        if gap != 0 if step == 0 else gap % step != 0:
+            return True
+    return False
+
+
+def _reads(p: _Prepared) -> set[str]:
+    found: list[Access] = []
+    _accesses(p.value, found)
+    return {a.buffer for a in found}
+
+
+def _shares_nest(group: list[_Prepared], p: _Prepared, scope: RuleScope) -> bool:
+    """Whether `p` may run in the nest of `group`, interleaved iteration by iteration: the same
+    spatial iteration space, no reduction or scatter, and writes to the one buffer of the group
+    at elements no other statement writes or reads."""
+    first = group[0]
+    if p.reduced or p.scatter or p.stmt.is_reduction or p.target.buffer != first.target.buffer or p.target.buffer not in scope.buffers:
+        return False
+    if p.spatial != first.spatial or any(p.extents[v] != first.extents[v] for v in p.spatial):
+        return False
+    if p.target.buffer in _reads(p) or any(p.target.buffer in _reads(q) for q in group):
+        return False
+    return all(_never_meet(p.target, q.target, scope) for q in group)
+
+
+def lower_statements(b: LoopBuilder, statements: list[Statement], scope: RuleScope, next_label: Callable[[], str]) -> None:
+    """Statements in order, one nest each, except that consecutive statements writing disjoint
+    parts of one buffer over one iteration space share a nest (the 16 positions of a Winograd
+    transform): their common loads and index math are emitted once and the threads fork once."""
+    group: list[_Prepared] = []
+    for stmt in statements:
+        prepared = _prepare(stmt, scope)
+        if group and _shares_nest(group, prepared, scope):
+            group.append(prepared)
+            continue
+        if group:
+            _emit_nest(b, group, scope, next_label())
+        group = [prepared]
+    if group:
+        _emit_nest(b, group, scope, next_label())
+
+
+def lower_statement(b: LoopBuilder, stmt: Statement, scope: RuleScope, label: str) -> None:
+    _emit_nest(b, [_prepare(stmt, scope)], scope, label)
+
+
+def _emit_nest(b: LoopBuilder, group: list[_Prepared], scope: RuleScope, label: str) -> None:
+    first = group[0]
+    names = first.spatial + first.reduced
+    extents = first.extents
+    # A write at data-dependent indices (a scatter) may hit one element from several
+    # iterations: its loops run in order, never across threads or vector lanes.
+    spatial_kind = "serial" if first.scatter else "parallel"
     # Bounds are defined before the nest so every loop of it sees them (no re-materialization
     # per iteration of an outer loop).
     zero = b.index(0)
     uppers = [b.size(extents[v]) for v in names]
     with ExitStack() as nest:
         loop_vars = [
-            nest.enter_context(b.loop(zero, upper, spatial_kind if v in spatial else "reduction", v.lstrip("_")))
+            nest.enter_context(b.loop(zero, upper, spatial_kind if v in first.spatial else "reduction", v.lstrip("_")))
             for v, upper in zip(names, uppers)
         ]
-        kinds = "S" * len(spatial) + "R" * len(reduced)
+        kinds = "S" * len(first.spatial) + "R" * len(first.reduced)
         init, body = b.block(label, loop_vars, kinds, [extents[v] for v in names])
-        if stmt.is_reduction:
+        elem = first.out_buf.type.element_type
+        if first.stmt.is_reduction:
             with b.at(init):
-                em = ScalarEmitter(b, stmt, scope, dict(zip(names, init.args)), extents, elem)
-                b.store(em.materialize(identity(stmt.op, elem), elem), out_buf, em.indices(target))
+                em = ScalarEmitter(b, first.stmt, scope, dict(zip(names, init.args)), extents, elem)
+                b.store(em.materialize(identity(first.stmt.op, elem), elem), first.out_buf, em.indices(first.target))
         b.finish(init)
         with b.at(body):
-            em = ScalarEmitter(b, stmt, scope, dict(zip(names, body.args)), extents, elem)
-            result = em.value(value, elem)
-            where = em.indices(target)
-            if stmt.is_reduction:
-                acc = b.load(out_buf, where)
-                combine = {"+=": "+", "*=": "*", "max=": "max", "min=": "min"}[stmt.op]
-                result = em.arith(combine, acc, em.materialize(result, elem))
-            b.store(em.materialize(result, elem), out_buf, where)
+            shared_index: dict[tuple, SSAValue] = {}
+            shared_loads: dict[tuple, SSAValue] = {}
+            for p in group:
+                elem = p.out_buf.type.element_type
+                em = ScalarEmitter(b, p.stmt, scope, dict(zip(names, body.args)), extents, elem)
+                em.index_cache, em.load_cache = shared_index, shared_loads
+                result = em.value(p.value, elem)
+                where = em.indices(p.target)
+                if p.stmt.is_reduction:
+                    acc = b.load(p.out_buf, where)
+                    combine = {"+=": "+", "*=": "*", "max=": "max", "min=": "min"}[p.stmt.op]
+                    result = em.arith(combine, acc, em.materialize(result, elem))
+                b.store(em.materialize(result, elem), p.out_buf, where)
         b.finish(body)
 
 

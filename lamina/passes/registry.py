@@ -25,6 +25,7 @@ PASS_MODULES = (
     "lamina.passes.graph.dce",
     "lamina.passes.graph.shape_infer",
     "lamina.passes.graph.split_conv_bias",
+    "lamina.passes.graph.winograd_conv",
     "lamina.passes.graph.explicit_padding",
     "lamina.lowering.graph_to_loop",
     "lamina.passes.loop.simplify_indices",

@@ -148,6 +148,30 @@ def conv2d(draw, x, ctx):
     return ops, {"strides": draw(st.sampled_from([(1, 1), (2, 1), (2, 2)])), "pads": pads, "groups": groups}
 
 
+def winograd_input(draw, x, ctx):
+    """x taken as NHWC, padded at the bottom and right as far as the drawn tiles read."""
+    t = _t(x)
+    if t.rank != 4 or not all(isinstance(d, int) for d in t.shape):
+        return None
+    th, tw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    grow_h = max(0, 2 * th + 2 - t.shape[1]) + draw(st.integers(0, 1))
+    grow_w = max(0, 2 * tw + 2 - t.shape[2]) + draw(st.integers(0, 1))
+    if grow_h or grow_w:
+        (x,) = ctx.emit("pad", [x], {"pads": [0, 0, 0, 0, 0, grow_h, grow_w, 0]})
+    return [x], {"tiles": [th, tw]}
+
+
+def winograd_output(draw, x, ctx):
+    """The transformed tiles of x (see winograd_input), for an output of 2*T or 2*T - 1 rows."""
+    sample = winograd_input(draw, x, ctx)
+    if sample is None:
+        return None
+    operands, attrs = sample
+    (tiles,) = ctx.emit("winograd_input", operands, attrs)
+    th, tw = attrs["tiles"]
+    return [tiles], {"size": [2 * th - draw(st.integers(0, 1)), 2 * tw - draw(st.integers(0, 1))]}
+
+
 def pool2d(draw, x, ctx):
     t = _t(x)
     if t.rank != 4 or not all(isinstance(d, int) for d in t.shape[2:]):
@@ -363,6 +387,8 @@ SAMPLERS: dict[str, Sampler] = {
     **{name: logical for name in ("and", "or", "xor")},
     "matmul": matmul,
     "conv2d": conv2d,
+    "winograd_input": winograd_input,
+    "winograd_output": winograd_output,
     "max_pool2d": pool2d,
     "avg_pool2d": pool2d,
     "global_avg_pool2d": global_pool,

@@ -19,6 +19,7 @@ from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewri
 
 from lamina.dialects.graph import Graph
 from lamina.ir.types import is_integer
+from lamina.passes.graph.layout_patterns import SinkTranspose
 from lamina.passes.graph.support import build, constant_array, is_splat
 
 AbsOp = Graph["abs"]
@@ -416,4 +417,5 @@ CANONICAL_PATTERNS: tuple[RewritePattern, ...] = (
     MaxPoolOfBias(),  # max_pool(x + b) -> max_pool(x) + b, b constant across each window
     ConcatOfOne(),  # concat(x) -> x
     ClipUnbounded(),  # clip(x, none, none) -> x
+    SinkTranspose(),  # f(transpose(a, p), c) -> transpose(f(a, c'), p) for elementwise f
 )

@@ -14,11 +14,20 @@ from dataclasses import dataclass
 import numpy as np
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import Operation
+from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, RewritePattern
 
 from lamina.passes.graph.support import build, constant_array
+
+
+def channel_bias(rewriter: PatternRewriter, at: Operation, bias: SSAValue) -> SSAValue:
+    """bias [O] as [O, 1, 1], which broadcasts over an NCHW tensor's channels; built before `at`."""
+    channels = [bias.type.shape[0], 1, 1]
+    values = constant_array(bias)
+    if values is not None:
+        return build(rewriter, at, "const", [], {"value": np.ascontiguousarray(values.reshape(channels))}).results[0]
+    return build(rewriter, at, "reshape", [bias], {"shape": channels}).results[0]
 
 
 @dataclass
@@ -27,14 +36,9 @@ class SplitConvBias(RewritePattern):
         if op.name != "graph.conv2d" or len(op.operands) != 3:
             return
         x, weight, bias = op.operands
-        channels = [bias.type.shape[0], 1, 1]
-        values = constant_array(bias)
-        if values is not None:
-            per_channel = build(rewriter, op, "const", [], {"value": np.ascontiguousarray(values.reshape(channels))})
-        else:
-            per_channel = build(rewriter, op, "reshape", [bias], {"shape": channels})
+        per_channel = channel_bias(rewriter, op, bias)
         conv = build(rewriter, op, "conv2d", [x, weight], op.attr_values())
-        add = build(rewriter, op, "add", [conv.results[0], per_channel.results[0]], {})
+        add = build(rewriter, op, "add", [conv.results[0], per_channel], {})
         rewriter.replace(op, [], [add.results[0]])
 
 

@@ -117,11 +117,26 @@ class Access:
 
 def accesses(op: Operation) -> list[Access]:
     out = []
-    for inner in op.walk():
-        if inner.name == "loop.load":
-            out.append(Access(inner, inner.operands[0], list(inner.operands[1:]), False))
-        elif inner.name == "loop.store":
-            out.append(Access(inner, inner.operands[1], list(inner.operands[2:]), True))
+
+    # A plain recursion: xDSL's walk yields every op through one generator per nesting level,
+    # and the compute-inline and fusion checks ask for the accesses of whole functions.
+    def visit(parent: Operation) -> None:
+        for region in parent.regions:
+            for block in region.blocks:
+                for inner in block.ops:
+                    name = inner.name
+                    if name == "loop.load":
+                        out.append(Access(inner, inner.operands[0], list(inner.operands[1:]), False))
+                    elif name == "loop.store":
+                        out.append(Access(inner, inner.operands[1], list(inner.operands[2:]), True))
+                    elif inner.regions:
+                        visit(inner)
+
+    visit(op)
+    if op.name == "loop.load":
+        out.insert(0, Access(op, op.operands[0], list(op.operands[1:]), False))
+    elif op.name == "loop.store":
+        out.insert(0, Access(op, op.operands[1], list(op.operands[2:]), True))
     return out
 
 

@@ -59,7 +59,7 @@ class ScheduleState:
         self._reindex()
 
     def _reindex(self) -> None:
-        self._where = {op.attr("label"): op for op in self._fn.walk() if is_loop(op) or is_block(op)}
+        self._where = {op.attr("label"): op for op in _ops_with_regions(self._fn) if is_loop(op) or is_block(op)}
         self._labels |= set(self._where)
 
     def _find(self, label: str, wanted) -> Operation | None:
@@ -155,3 +155,21 @@ def describe(handle: Handle) -> str:
 
 
 __all__ = ["BlockHandle", "Handle", "LoopHandle", "ScheduleState", "ValueHandle", "describe"]
+
+
+def _ops_with_regions(root: Operation) -> list[Operation]:
+    """root's nested ops that have regions, in walk order. Loops and blocks are such ops; the
+    scalar math that is most of a function is stepped over, not descended into (a full walk per
+    reindex made scheduling a large model quadratic in its size)."""
+    found: list[Operation] = []
+
+    def visit(op: Operation) -> None:
+        for region in op.regions:
+            for block in region.blocks:
+                for child in block.ops:
+                    if child.regions:
+                        found.append(child)
+                        visit(child)
+
+    visit(root)
+    return found
