@@ -340,6 +340,8 @@ def slice_rule(view: OpView):
     steps = view.attrs.get("steps") or (1,) * len(starts)
     if not len(starts) == len(ends) == len(axes) == len(steps):
         raise ShapeError("starts, ends, axes and steps must have the same length")
+    if x.rank == 0 and starts:
+        raise ShapeError("a rank-0 tensor has no axis to slice")
     shape = list(x.shape)
     for st, en, ax, sp in zip(starts, ends, normalize_axes_list(axes, x.rank), steps):
         if sp == 0:

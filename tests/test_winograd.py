@@ -1,0 +1,228 @@
+"""Winograd F(2x2, 3x3) convolution: the transforms' algebra (against a direct convolution in
+numpy), the winograd-conv rewrite (graph interpreter before and after; where it refuses), the
+lowering of its transforms (one shared nest each), and compiled models against numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Block, Region, SSAValue
+
+import lamina
+from lamina.compiler import pipeline, run_passes
+from lamina.dialects import winograd
+from lamina.dialects.graph import Graph
+from lamina.dialects.registry import make_context
+from lamina.interpreter.graph import run_function
+from lamina.ir.types import TensorType, f32
+from lamina.ir.verify import verify_op_tree
+from lamina.passes.graph.canonicalize import Canonicalize
+from lamina.passes.graph.winograd_conv import WinogradConvPass
+
+
+def direct_conv(x: np.ndarray, w: np.ndarray, pads=(1, 1, 1, 1), bias=None) -> np.ndarray:
+    top, left, bottom, right = pads
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (top, bottom), (left, right)))
+    oh, ow = xp.shape[2] - 2, xp.shape[3] - 2
+    out = np.zeros((x.shape[0], w.shape[0], oh, ow))
+    for ky in range(3):
+        for kx in range(3):
+            out += np.einsum("oc,nchw->nohw", w[:, :, ky, kx], xp[:, :, ky : ky + oh, kx : kx + ow])
+    if bias is not None:
+        out += bias.reshape(1, -1, 1, 1)
+    return out
+
+
+def rand(*shape, seed=0):
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+# ------------------------------------------------------------------ the algebra
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 2),
+    c=st.integers(1, 4),
+    o=st.integers(1, 4),
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    pads=st.tuples(*[st.integers(0, 2)] * 4),
+)
+def test_transforms_around_the_gemms_are_the_convolution(n, c, o, h, w, pads):
+    top, left, bottom, right = pads
+    oh, ow = h + top + bottom - 2, w + left + right - 2
+    if oh < 1 or ow < 1:
+        return
+    x, weight = rand(n, c, h, w, seed=1).astype(np.float64), rand(o, c, 3, 3, seed=2).astype(np.float64)
+    th, tw = winograd.tile_counts(oh, ow)
+    padded = np.pad(x, ((0, 0), (0, 0), (top, 2 * th + 2 - h - top), (left, 2 * tw + 2 - w - left)))
+    tiles = winograd.input_reference(padded.transpose(0, 2, 3, 1), (th, tw))
+    assert tiles.shape == (16, n * th * tw, c)
+    y = winograd.output_reference(tiles @ winograd.transform_weights(weight), (oh, ow))
+    np.testing.assert_allclose(y.transpose(0, 3, 1, 2), direct_conv(x, weight, pads), rtol=1e-9, atol=1e-9)
+
+
+# ------------------------------------------------------------------ the rewrite
+
+
+class Builder:
+    def __init__(self, *arg_types):
+        self.block = Block(arg_types=list(arg_types))
+
+    def op(self, name: str, operands, attrs=None) -> SSAValue:
+        op = Graph[name].build(list(operands), attrs or {})
+        self.block.add_op(op)
+        return op.results[0]
+
+    def const(self, value) -> SSAValue:
+        return self.op("const", [], {"value": np.asarray(value, dtype=np.float32)})
+
+    def module(self, *results) -> ModuleOp:
+        self.block.add_op(func.ReturnOp(*results))
+        types = [a.type for a in self.block.args]
+        return ModuleOp([func.FuncOp("main", (types, [r.type for r in results]), Region(self.block))])
+
+
+def conv_module(c=16, o=16, h=12, w=12, pads=(1, 1, 1, 1), bias=False, strides=(1, 1), dilations=(1, 1), kernel=3, weight_arg=False):
+    arg_types = [TensorType.of([1, c, h, w], f32)]
+    if weight_arg:
+        arg_types.append(TensorType.of([o, c, kernel, kernel], f32))
+    b = Builder(*arg_types)
+    weight = b.block.args[1] if weight_arg else b.const(rand(o, c, kernel, kernel, seed=3))
+    operands = [b.block.args[0], weight] + ([b.const(rand(o, seed=4))] if bias else [])
+    y = b.op("conv2d", operands, {"pads": list(pads), "strides": list(strides), "dilations": list(dilations)})
+    return b.module(y)
+
+
+def ops_of(module: ModuleOp) -> list[str]:
+    return [op.name for op in next(iter(module.ops)).body.block.ops]
+
+
+def rewrite(module: ModuleOp, *passes) -> ModuleOp:
+    for p in passes:
+        p.apply(make_context(), module)
+        verify_op_tree(module, f"after {p.name}")
+    return module
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        dict(),  # 12x12 -> 36 tiles
+        dict(h=11, w=13),  # odd: the last tile row and column are cropped
+        dict(pads=(0, 2, 1, 0), h=14, w=12),  # asymmetric pads
+        dict(bias=True, o=24),
+        dict(c=20, o=32, h=9, w=16),
+    ],
+    ids=["square", "odd", "asymmetric-pads", "bias", "wide"],
+)
+def test_rewrite_keeps_what_the_conv_computes(shape):
+    module = conv_module(**shape)
+    x = rand(1, shape.get("c", 16), shape.get("h", 12), shape.get("w", 12), seed=5)
+    (before,) = run_function(module, x)
+    rewrite(module, WinogradConvPass())
+    ops = ops_of(module)
+    assert "graph.conv2d" not in ops and "graph.winograd_input" in ops and "graph.winograd_output" in ops
+    (after,) = run_function(module, x)
+    assert after.shape == before.shape and after.dtype == np.float32
+    np.testing.assert_allclose(after, before, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "why, shape",
+    [
+        ("stride 2", dict(strides=(2, 2), h=24, w=24)),
+        ("dilated", dict(dilations=(2, 2), h=16, w=16)),
+        ("1x1 kernel", dict(kernel=1, pads=(0, 0, 0, 0))),
+        ("weights computed at run time", dict(weight_arg=True)),
+        ("too few tiles (ResNet's 7x7 stage)", dict(h=7, w=7)),
+        ("too few channels", dict(c=8)),
+    ],
+)
+def test_rewrite_leaves_convs_it_would_not_speed_up(why, shape):
+    module = rewrite(conv_module(**shape), WinogradConvPass())
+    assert "graph.conv2d" in ops_of(module), why
+
+
+def resnet_block_module(c=16, hw=12):
+    """conv-bias-relu-conv-bias + x, relu: the transposes between the convs cancel."""
+    b = Builder(TensorType.of([1, c, hw, hw], f32))
+    x = b.block.args[0]
+    bias = [b.const(rand(c, 1, 1, seed=s)) for s in (6, 7)]
+    h = b.op("relu", [b.op("add", [b.op("conv2d", [x, b.const(rand(c, c, 3, 3, seed=8) * 0.2)], {"pads": [1, 1, 1, 1]}), bias[0]])])
+    y = b.op("add", [b.op("conv2d", [h, b.const(rand(c, c, 3, 3, seed=9) * 0.2)], {"pads": [1, 1, 1, 1]}), bias[1]])
+    return b.module(b.op("relu", [b.op("add", [y, x])]))
+
+
+def resnet_block_reference(x, c=16):
+    def conv(v, seed):
+        return direct_conv(v, (rand(c, c, 3, 3, seed=seed) * 0.2).astype(np.float64))
+
+    h = np.maximum(conv(x, 8) + rand(c, 1, 1, seed=6), 0)
+    return np.maximum(conv(h, 9) + rand(c, 1, 1, seed=7) + x, 0)
+
+
+def test_layout_changes_cancel_between_winograd_convs():
+    module = rewrite(resnet_block_module(), WinogradConvPass(), Canonicalize())
+    ops = ops_of(module)
+    # One transpose into NHWC for the block's input and one back for its output; the bias adds,
+    # ReLUs and the residual add run on the NHWC tensors in between.
+    assert ops.count("graph.transpose") == 2, ops
+    x = rand(1, 16, 12, 12, seed=10)
+    np.testing.assert_allclose(run_function(module, x)[0], resnet_block_reference(x), rtol=1e-4, atol=1e-4)
+
+
+# ------------------------------------------------------------------ lowering
+
+
+def lowered_nests(module: ModuleOp) -> list[list]:
+    spec = pipeline(3, 1)
+    run_passes(module, spec[: spec.index("lower-graph-to-loop") + 1])
+    fn = next(iter(module.ops))
+    nests = [op for op in fn.body.block.ops if op.name == "loop.for"]
+    return [[op for op in nest.walk() if op.name == "loop.block"] for nest in nests]
+
+
+def stores_in(block) -> int:
+    return sum(1 for op in block.walk() if op.name == "loop.store")
+
+
+def test_each_transform_is_one_nest_with_a_store_per_position():
+    nests = lowered_nests(conv_module())
+    blocks = {blocks[0].attr("label"): blocks[0] for blocks in nests}
+    transform_in, transform_out = blocks["winograd_input"], blocks["winograd_output"]
+    assert stores_in(transform_in) == 16 and stores_in(transform_out) == 4
+    # 16 positions share the 16 elements of a tile: each is loaded once
+    assert sum(1 for op in transform_in.walk() if op.name == "loop.load") == 16
+
+
+def test_an_odd_output_splits_the_output_transform_by_extent():
+    nests = lowered_nests(conv_module(h=11, w=11))
+    labels = [blocks[0].attr("label") for blocks in nests]
+    # rows and columns 0 of a tile cover 6 tiles, 1 only 5: four different iteration spaces
+    assert sum(label.startswith("winograd_output") for label in labels) == 4
+    assert sum(label.startswith("winograd_input") for label in labels) == 1
+
+
+# ------------------------------------------------------------------ compiled
+
+
+@pytest.mark.parametrize("target", ["llvm", "c"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_compiled_resnet_block_matches_numpy(target, threads):
+    model = lamina.compile(resnet_block_module(), target=target, threads=threads)
+    x = rand(1, 16, 12, 12, seed=11)
+    np.testing.assert_allclose(model(x)[0], resnet_block_reference(x), rtol=1e-4, atol=1e-4)
+
+
+def test_compiled_conv_with_odd_size_and_bias_matches_numpy():
+    module = conv_module(c=16, o=32, h=13, w=9, bias=True, pads=(1, 0, 1, 2))
+    model = lamina.compile(module, threads=2)
+    x = rand(1, 16, 13, 9, seed=12)
+    expected = direct_conv(x, rand(32, 16, 3, 3, seed=3).astype(np.float64), (1, 0, 1, 2), rand(32, seed=4))
+    np.testing.assert_allclose(model(x)[0], expected, rtol=1e-4, atol=1e-4)
