@@ -18,7 +18,7 @@ from xdsl.dialects.builtin import ArrayAttr, ModuleOp, StringAttr
 from lamina.ir.diagnostics import LaminaError
 from lamina.ir.dims import parse_dim
 from lamina.ir.types import ShapedTypeMixin
-from lamina.ir.verify import verify_op_tree
+from lamina.ir.verify import VerifiedOps, verify_op_tree
 from lamina.runtime.abi import ModuleSignature, TensorSpec
 
 GRAPH_OPTIMIZATIONS = ["canonicalize", "cse", "fold-constants", "dce"]
@@ -137,6 +137,7 @@ def run_passes(
     from lamina.tools.opt import parse_pipeline_spec
 
     ctx = make_context()
+    verified = VerifiedOps()
     for p in parse_pipeline_spec(",".join(spec)):
         if progress:
             progress(p.name)
@@ -148,7 +149,7 @@ def run_passes(
             if os.environ.get("LAMINA_DEBUG"):
                 raise
             raise LaminaError(f"internal error in pass '{p.name}': {type(e).__name__}: {e} (set LAMINA_DEBUG=1 for a traceback)") from None
-        verify_op_tree(module, f"after pass '{p.name}'")
+        verify_op_tree(module, f"after pass '{p.name}'", verified)
         if print_ir_after and (p.name in print_ir_after or "all" in print_ir_after):
             from lamina.ir.printer import print_module
 

@@ -87,6 +87,13 @@ class LLVMEmitter:
         self.module = ir.Module(name=name)
         self.functions: dict[str, ir.Function] = {}
         self.outlined = 0
+        # Outlined functions by their text less their name: kernels that repeat in a model
+        # (ResNet's identical convs of a stage) are compiled once and called from every place.
+        self.kernels: dict[str, ir.Function] = {}
+        # The same by the structure of the device ops (structure_key), so a repeated nest is
+        # not even emitted: top-level loops -> function, parallel loops -> (body, trampoline).
+        self.nests: dict[tuple, object] = {}
+        self.printed: dict[str, str] = {}
         self.constants = 0
         # With a prefix, constant buffers are external declarations named `<prefix><n>` whose
         # arrays (`constant_arrays`) the caller binds to the symbols: LLVM then never parses or
@@ -327,11 +334,43 @@ class LLVMEmitter:
             # A top-level nest (one op's kernel) gets a function of its own whose buffers are
             # noalias parameters: in the entry, buffers are views of one workspace, and LLVM
             # could not tell them apart (the memory plan never overlaps buffers one nest uses).
-            body_fn, captured = self.outline(op, st, f"{st.fn.name}.nest{self.outlined}")
-            self.outlined += 1
+            key = structure_key(op)
+            known = self.nests.get(key) if key is not None else None
+            if known is None:
+                body_fn, captured = self.outline(op, st, f"{st.fn.name}.nest{self.outlined}")
+                self.outlined += 1
+                body_fn = self.unique(body_fn)
+                if key is not None:
+                    self.nests[key] = body_fn
+            else:
+                body_fn, captured = known, passed_values(op)
             st.builder.call(body_fn, [self.v(st, c) for c in captured] + [lower, upper, st.symbols_ptr])
             return
         self.emit_loop(st, lower, upper, op.attr("step"), op.regions[0].block)
+
+    def unique(self, fn: ir.Function) -> ir.Function:
+        """fn, or the function emitted before that has the same text but for the name (fn is
+        then dropped from the module). Buffers and weights are parameters, so two nests of the
+        same shapes and schedule emit the same text."""
+        printed = str(fn)
+        text = printed.replace(f'"{fn.name}"', "@", 1).replace(f"@{fn.name}(", "@(", 1)
+        earlier = self.kernels.get(text)
+        if earlier is None:
+            self.kernels[text] = fn
+            self.printed[fn.name] = printed
+            return fn
+        del self.module.globals[fn.name]
+        return earlier
+
+    def module_text(self) -> str:
+        """The module as LLVM IR text, as str(module) prints it, reusing the text of the
+        functions `unique` printed already (printing is a third of emitting a large model)."""
+        m = self.module
+        lines = ['; ModuleID = "%s"' % (m.name,), 'target triple = "%s"' % (m.triple,), 'target datalayout = "%s"' % (m.data_layout,), ""]
+        lines += [t.get_declaration() for t in m.get_identified_types().values()]
+        lines += [self.printed.get(name) or str(v) for name, v in m.globals.items()]
+        lines += m._get_metadata_lines()
+        return "\n".join(lines)
 
     def outline(self, op: Operation, st: FunctionState, name: str, per_iteration: bool = False) -> tuple[ir.Function, list[SSAValue]]:
         """op's loop as `void name(captured..., i64 first, i64 last, i64* symbols)`, or with
@@ -379,9 +418,15 @@ class LLVMEmitter:
         claims chunks of [lower, upper) from a counter in the context. Passing buffers as
         parameters (not loads from the context struct) keeps `noalias`, without which LLVM keeps
         accumulators in memory and does not hoist loads out of the loops."""
-        name = f"{st.fn.name}.parallel{self.outlined}"
-        self.outlined += 1
-        body_fn, captured = self.outline(op, st, name, per_iteration=True)
+        key = structure_key(op)
+        known = self.nests.get(key) if key is not None else None
+        if known is None:
+            name = f"{st.fn.name}.parallel{self.outlined}"
+            self.outlined += 1
+            body_fn, captured = self.outline(op, st, name, per_iteration=True)
+            body_fn = self.unique(body_fn)
+        else:
+            (body_fn, trampoline), captured = known, passed_values(op)
         ctx_types = [self.v(st, c).type for c in captured] + [I64, I64, I64.as_pointer(), I64]
         ctx_ty = ir.LiteralStructType(ctx_types)
         b = st.builder
@@ -392,19 +437,26 @@ class LLVMEmitter:
         fields = [self.v(st, c) for c in captured] + [self.v(st, op.operands[0]), self.v(st, op.operands[1]), st.symbols_ptr, ir.Constant(I64, 0)]
         for i, val in enumerate(fields):
             b.store(val, b.gep(ctx, [ir.Constant(I32, 0), ir.Constant(I32, i)]))
-        trampoline = ir.Function(self.module, ir.FunctionType(VOID, [I8P]), name=name)
-        trampoline.linkage = "internal"
+        if known is None:
+            trampoline = self.unique(self.trampoline(name, ctx_ty, body_fn, op.attr("step")))
+            if key is not None:
+                self.nests[key] = (body_fn, trampoline)
         gomp = self.module.globals.get("GOMP_parallel") or ir.Function(
             self.module, ir.FunctionType(VOID, [ir.FunctionType(VOID, [I8P]).as_pointer(), I8P, I32, I32]), name="GOMP_parallel"
         )
         b.call(gomp, [trampoline, b.bitcast(ctx, I8P), ir.Constant(I32, 0), ir.Constant(I32, 0)])
 
+    def trampoline(self, name: str, ctx_ty: ir.LiteralStructType, body_fn: ir.Function, step: int) -> ir.Function:
+        """`void name(i8* ctx)`, run by every thread of GOMP_parallel: claims chunks of the
+        iterations the context holds and runs body_fn on each."""
+        ctx_types = ctx_ty.elements
+        trampoline = ir.Function(self.module, ir.FunctionType(VOID, [I8P]), name=name)
+        trampoline.linkage = "internal"
         tb = ir.IRBuilder(trampoline.append_basic_block("entry"))
         cptr = tb.bitcast(trampoline.args[0], ctx_ty.as_pointer())
         loaded = [tb.load(tb.gep(cptr, [ir.Constant(I32, 0), ir.Constant(I32, i)])) for i in range(len(ctx_types) - 1)]
         claimed = tb.gep(cptr, [ir.Constant(I32, 0), ir.Constant(I32, len(ctx_types) - 1)])
         lower, upper, symbols = loaded[-3], loaded[-2], loaded[-1]
-        step = op.attr("step")
         trips = tb.sdiv(tb.add(tb.sub(upper, lower), ir.Constant(I64, step - 1)), ir.Constant(I64, step))
         # Each thread claims the next chunk of iterations until none is left (dynamic
         # scheduling): on a machine whose cores are shared, a static half per thread waits for
@@ -434,6 +486,7 @@ class LLVMEmitter:
         tb.branch(header)
         tb.position_at_end(done)
         tb.ret_void()
+        return trampoline
 
     def outlined_body(
         self,
@@ -484,6 +537,46 @@ class LLVMEmitter:
         from lamina.targets.llvm_scalar import emit_scalar
 
         st.values[op.results[0]] = emit_scalar(self, op, [self.v(st, o) for o in op.operands], st.builder)
+
+
+def passed_values(op: Operation) -> list[SSAValue]:
+    """What an outlined loop takes as parameters: the values it uses from outside, in first-use
+    order, less constants (recreated in the body)."""
+    return [c for c in free_values(op, own_operands=False) if not isinstance(c.owner, arith.ConstantOp)]
+
+
+def structure_key(op: Operation) -> tuple | None:
+    """A value equal for two loops exactly when they emit the same function: every nested op's
+    name, operands (numbered by first appearance, with their types), result types, properties
+    and attributes, the block arguments, and the loop's static bounds. None when an attribute
+    cannot be hashed."""
+    numbering: dict[SSAValue, int] = {}
+
+    def ref(value: SSAValue) -> int:
+        n = numbering.get(value)
+        if n is None:
+            n = numbering[value] = len(numbering)
+        return n
+
+    bounds = tuple(o.owner.value.value.data if isinstance(o.owner, arith.ConstantOp) else None for o in op.operands[:2])
+    parts: list = [bounds, op.properties.get("step")]
+    for inner in op.walk():
+        if inner is not op:
+            parts.append((inner.name, tuple(ref(o) for o in inner.operands), tuple(o.type for o in inner.operands)))
+        parts.append((tuple(r.type for r in inner.results), tuple(sorted(inner.properties.items())), tuple(sorted(inner.attributes.items()))))
+        for r in inner.results:
+            ref(r)
+        for region in inner.regions:
+            for block in region.blocks:
+                parts.append(tuple(a.type for a in block.args))
+                for a in block.args:
+                    ref(a)
+    key = tuple(parts)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def counted_loop(b: ir.IRBuilder, lower: ir.Value, upper: ir.Value, step: int, emit_body) -> None:

@@ -43,7 +43,7 @@ def llvm_ir(module: ModuleOp, signature: ModuleSignature, workspace: Dim | None 
     emitter = LLVMEmitter(module, signature.symbols, signature.name, constant_prefix)
     emitter.emit()
     add_abi_wrappers(emitter, entry_function(module), signature, workspace)
-    return str(emitter.module), emitter.constant_arrays
+    return emitter.module_text(), emitter.constant_arrays
 
 
 def llvm_ir_text(module: ModuleOp, signature: ModuleSignature, workspace: Dim | None = None) -> str:

@@ -22,7 +22,7 @@ from xdsl.utils.arg_spec import parse_pipeline
 from xdsl.utils.exceptions import ArgSpecParseError
 
 from lamina.ir.diagnostics import LaminaError, capture_warnings
-from lamina.ir.verify import verify_op_tree
+from lamina.ir.verify import VerifiedOps, verify_op_tree
 from lamina.tools.atomic_write import write_text_atomically
 from lamina.tools.expected_diagnostics import check_diagnostics, parse_expectations
 
@@ -101,6 +101,7 @@ def run_pipeline(module: ModuleOp, opts: Options, chunk_index: int) -> None:
 
     ctx = make_context()
     dump_step = 0
+    verified = VerifiedOps()
     if opts.dump_dir:
         _dump(opts, chunk_index, dump_step, "input", module)
     for p in opts.pipeline:
@@ -117,7 +118,7 @@ def run_pipeline(module: ModuleOp, opts: Options, chunk_index: int) -> None:
             ) from None
         opts.timings.append((p.name, time.perf_counter() - start))
         if opts.verify:
-            verify_op_tree(module, f"after pass '{p.name}'")
+            verify_op_tree(module, f"after pass '{p.name}'", verified)
         dump_step += 1
         if opts.dump_dir:
             _dump(opts, chunk_index, dump_step, p.name, module)
