@@ -10,9 +10,16 @@ import resource
 import sys
 import time
 
-import numpy as np
+# Thread counts are fixed before numpy (imported below, and by bench.models) starts OpenBLAS's
+# pool: set later, numpy's BLAS ran on every core whatever --threads said.
+for _i, _arg in enumerate(sys.argv):
+    if _arg == "--threads" and _i + 1 < len(sys.argv):
+        os.environ["OMP_NUM_THREADS"] = sys.argv[_i + 1]
+        os.environ["OPENBLAS_NUM_THREADS"] = sys.argv[_i + 1]
 
-from bench.models import CASES
+import numpy as np  # noqa: E402
+
+from bench.models import CASES  # noqa: E402
 
 
 def make_runner(engine: str, model, inputs: dict[str, np.ndarray], threads: int):
@@ -81,9 +88,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    # Thread counts are fixed before any numeric library starts its pool.
-    for i, a in enumerate(sys.argv):
-        if a == "--threads" and i + 1 < len(sys.argv):
-            os.environ["OMP_NUM_THREADS"] = sys.argv[i + 1]
-            os.environ["OPENBLAS_NUM_THREADS"] = sys.argv[i + 1]
     main()

@@ -605,7 +605,9 @@ def _shares_nest(group: list[_Prepared], p: _Prepared, scope: RuleScope) -> bool
     spatial iteration space, no reduction or scatter, and writes to the one buffer of the group
     at elements no other statement writes or reads."""
     first = group[0]
-    if p.reduced or p.scatter or p.stmt.is_reduction or p.target.buffer != first.target.buffer or p.target.buffer not in scope.buffers:
+    if any(q.reduced or q.scatter or q.stmt.is_reduction for q in (first, p)):
+        return False
+    if p.target.buffer != first.target.buffer or p.target.buffer not in scope.buffers:
         return False
     if p.spatial != first.spatial or any(p.extents[v] != first.extents[v] for v in p.spatial):
         return False

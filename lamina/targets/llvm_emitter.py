@@ -9,6 +9,7 @@ thread claiming chunks of consecutive iterations until none is left. The ABI wra
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import llvmlite.ir as ir
@@ -34,6 +35,11 @@ I1, I8, I32, I64 = ir.IntType(1), ir.IntType(8), ir.IntType(32), ir.IntType(64)
 VOID = ir.VoidType()
 I8P = I8.as_pointer()
 FAST = ("contract",)  # fused multiply-add contraction only: keeps IEEE results otherwise
+# Up to this many top-level nests, LLVM may inline each into the model's function (measured: a
+# depthwise conv ran 2x slower as a call). Beyond, every kernel landing in one function made
+# LLVM's superlinear passes the bulk of compiling (ResNet-18 with Winograd convs, ~80 nests:
+# 27 s to compile, 21 s with its nests apart).
+INLINED_KERNELS = 32
 # Chunks of a parallel loop per thread: enough to even out a core that runs slower (shared
 # machines), few enough that neighbouring iterations mostly run on one core.
 CLAIMS_PER_THREAD = 4
@@ -87,6 +93,7 @@ class LLVMEmitter:
         self.module = ir.Module(name=name)
         self.functions: dict[str, ir.Function] = {}
         self.outlined = 0
+        self.inline_kernels = True
         # Outlined functions by their text less their name: kernels that repeat in a model
         # (ResNet's identical convs of a stage) are compiled once and called from every place.
         self.kernels: dict[str, ir.Function] = {}
@@ -105,6 +112,9 @@ class LLVMEmitter:
 
     def emit(self) -> ir.Module:
         funcs = [op for op in self.source.ops if isinstance(op, func.FuncOp)]
+        kernels = sum(1 for f in funcs for op in f.body.block.ops if op.name in ("device.for", "device.parallel_for"))
+        # LAMINA_PROFILE_KERNELS=1 keeps every nest apart, so perf reports time per kernel.
+        self.inline_kernels = kernels <= INLINED_KERNELS and not os.environ.get("LAMINA_PROFILE_KERNELS")
         for f in funcs:
             self.declare(f)
         for f in funcs:
@@ -502,13 +512,12 @@ class LLVMEmitter:
         bounds = [I64] if per_iteration else [I64, I64]
         fn = ir.Function(self.module, ir.FunctionType(VOID, types + bounds + [I64.as_pointer()]), name=name + ".body")
         fn.linkage = "internal"
-        # Kept a function of its own. One iteration of a parallel loop: inlined into the
+        # One iteration of a parallel loop stays a function of its own: inlined into the
         # thread's chunk loop, whose bounds are known only at run time, LLVM no longer keeps a
-        # register tile's accumulators in registers. A whole nest: inlined, every kernel of a
-        # model landed in one function, on which LLVM's passes are superlinear (ResNet-18 with
-        # Winograd convs: 27 s to compile, 21 s with its nests apart); perf also reports time
-        # per kernel then.
-        fn.attributes.add("noinline")
+        # register tile's accumulators in registers. A whole nest does too in a large model (see
+        # INLINED_KERNELS).
+        if per_iteration or not self.inline_kernels:
+            fn.attributes.add("noinline")
         for arg, c in zip(fn.args, captured):
             # The raw workspace (bytes) is not marked: views into it may be captured beside it.
             if isinstance(c.type, BufferType) and c.type.element_type != u8:
