@@ -96,47 +96,52 @@ def output_rule(view: OpView):
 # ---------------------------------------------------------------- compute rules
 
 
-def _signed_sum(terms: list[tuple[float, str]]) -> str:
-    text = ""
-    for coefficient, access in terms:
-        assert coefficient in (1.0, -1.0), coefficient  # B^T and A^T hold only 0 and ±1
-        if not text:
-            text = access if coefficient > 0 else f"-{access}"
-        else:
-            text += f" + {access}" if coefficient > 0 else f" - {access}"
-    return text
+def _signed_sums(rows: np.ndarray, cols: np.ndarray, access) -> list[tuple[int, int, str]]:
+    """(i, j, text) for each entry of rows @ D @ cols^T as a signed sum of the entries of D
+    (`access(a, b)` names D[a, b]); the matrices hold only 0 and ±1."""
+    sums = []
+    for i in range(rows.shape[0]):
+        for j in range(cols.shape[0]):
+            text = ""
+            for a in range(rows.shape[1]):
+                for b in range(cols.shape[1]):
+                    coefficient = rows[i, a] * cols[j, b]
+                    if not coefficient:
+                        continue
+                    assert coefficient in (1.0, -1.0), coefficient
+                    term = access(a, b)
+                    if not text:
+                        text = term if coefficient > 0 else f"-{term}"
+                    else:
+                        text += f" + {term}" if coefficient > 0 else f" - {term}"
+            sums.append((i, j, text))
+    return sums
 
 
 def input_compute(view: OpView) -> str:
     """One statement per transformed position (a, b): a signed sum of four input elements."""
     th, tw = view.attrs["tiles"]
-    rules = []
-    for a in range(TILE):
-        for b in range(TILE):
-            terms = [
-                (B_T[a, i] * B_T[b, j], f"x[n, {OUT}*ty + {i}, {OUT}*tx + {j}, c]")
-                for i in range(TILE)
-                for j in range(TILE)
-                if B_T[a, i] * B_T[b, j]
-            ]
-            rules.append(f"out[{TILE * a + b}, (n * {th} + ty) * {tw} + tx, c] = {_signed_sum(terms)} where ty < {th}, tx < {tw}")
-    return "; ".join(rules)
+
+    def access(i: int, j: int) -> str:
+        return f"x[n, {OUT}*ty + {i}, {OUT}*tx + {j}, c]"
+
+    return "; ".join(
+        f"out[{TILE * a + b}, (n * {th} + ty) * {tw} + tx, c] = {text} where ty < {th}, tx < {tw}" for a, b, text in _signed_sums(B_T, B_T, access)
+    )
 
 
 def output_compute(view: OpView) -> str:
-    """One statement per output position (i, j) of a tile: a signed sum of nine products' sums."""
+    """One statement per output position (i, j) of a tile: a signed sum of nine products' sums.
+    Rows and columns past the output's edge are not written (their extents are shorter)."""
     height, width = view.attrs["size"]
     th, tw = tile_counts(height, width)
     images = view.operand_types[0].shape[1] // (th * tw)
+
+    def access(a: int, b: int) -> str:
+        return f"m[{TILE * a + b}, (n * {th} + ty) * {tw} + tx, o]"
+
     rules = []
-    for i in range(OUT):
-        for j in range(OUT):
-            terms = [
-                (A_T[i, a] * A_T[j, b], f"m[{TILE * a + b}, (n * {th} + ty) * {tw} + tx, o]")
-                for a in range(TILE)
-                for b in range(TILE)
-                if A_T[i, a] * A_T[j, b]
-            ]
-            rows, cols = (height - i + 1) // OUT, (width - j + 1) // OUT
-            rules.append(f"out[n, {OUT}*ty + {i}, {OUT}*tx + {j}, o] = {_signed_sum(terms)} where n < {images}, ty < {rows}, tx < {cols}")
+    for i, j, text in _signed_sums(A_T, A_T, access):
+        rows, cols = (height - i + 1) // OUT, (width - j + 1) // OUT
+        rules.append(f"out[n, {OUT}*ty + {i}, {OUT}*tx + {j}, o] = {text} where n < {images}, ty < {rows}, tx < {cols}")
     return "; ".join(rules)

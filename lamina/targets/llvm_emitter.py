@@ -557,8 +557,8 @@ def passed_values(op: Operation) -> list[SSAValue]:
 def structure_key(op: Operation) -> tuple | None:
     """A value equal for two loops exactly when they emit the same function: every nested op's
     name, operands (numbered by first appearance, with their types), result types, properties
-    and attributes, the block arguments, and the loop's static bounds. None when an attribute
-    cannot be hashed."""
+    and attributes, the block arguments, and the loop's kind and static bounds. None when an
+    attribute cannot be hashed."""
     numbering: dict[SSAValue, int] = {}
 
     def ref(value: SSAValue) -> int:
@@ -568,7 +568,7 @@ def structure_key(op: Operation) -> tuple | None:
         return n
 
     bounds = tuple(o.owner.value.value.data if isinstance(o.owner, arith.ConstantOp) else None for o in op.operands[:2])
-    parts: list = [bounds, op.properties.get("step")]
+    parts: list = [op.name, bounds]
     for inner in op.walk():
         if inner is not op:
             parts.append((inner.name, tuple(ref(o) for o in inner.operands), tuple(o.type for o in inner.operands)))
