@@ -250,12 +250,26 @@ def prune_empty_loops(block: Block | None) -> None:
 
 
 INDEX_MATH = (arith.ConstantOp, arith.AddiOp, arith.SubiOp, arith.MuliOp, arith.FloorDivSIOp, arith.RemSIOp, arith.DivSIOp, arith.CmpiOp, arith.AndIOp)
+_INDEX_MATH_TYPES = frozenset(INDEX_MATH)  # each with one result
+
+
+def top_level_ops(block: Block) -> list[Operation]:
+    """block's ops in order, following the op list directly (xDSL's block iterator costs a
+    generator step per op, and this runs after every schedule primitive)."""
+    out = []
+    op = block.first_op
+    while op is not None:
+        out.append(op)
+        op = op.next_op
+    return out
 
 
 def erase_unused_index_math(ops: Sequence[Operation]) -> None:
     """Erase pure index ops whose results lost all uses (bound arithmetic of removed loops),
     and then the ops only those fed: a worklist, so a large function is scanned once."""
-    work = [op for op in ops if isinstance(op, INDEX_MATH)]
+    # Seeded with the unused ones only: this runs after every schedule primitive over every op
+    # of the function's body, most of them constants in use.
+    work = [op for op in ops if type(op) in _INDEX_MATH_TYPES and op.results[0].first_use is None]
     while work:
         op = work.pop()
         if op.parent is None or not isinstance(op, INDEX_MATH) or any(r.uses for r in op.results):

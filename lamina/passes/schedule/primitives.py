@@ -13,7 +13,7 @@ from xdsl.ir import Operation, SSAValue
 
 from lamina.ir.diagnostics import error_at
 from lamina.passes.schedule import annotate, loops as loop_prims
-from lamina.passes.schedule.nest import enclosing_loops, erase_unused_index_math
+from lamina.passes.schedule.nest import enclosing_loops, erase_unused_index_math, top_level_ops
 from lamina.passes.schedule.state import BlockHandle, Handle, LoopHandle, ScheduleState
 
 Env = dict[SSAValue, Handle]
@@ -53,7 +53,7 @@ class Runner:
         for value, handle in zip(op.results, results):
             self.env[value] = handle
         # Bound arithmetic of loops a primitive replaced is left unused at function level.
-        erase_unused_index_math(list(self.state.fn.body.block.ops))
+        erase_unused_index_math(top_level_ops(self.state.fn.body.block))
 
 
 def _loops(handles: list[Operation]) -> list[Handle]:
