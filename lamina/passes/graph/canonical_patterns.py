@@ -20,7 +20,7 @@ from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewri
 from lamina.dialects.graph import Graph
 from lamina.ir.types import is_integer
 from lamina.passes.graph.layout_patterns import SinkTranspose
-from lamina.passes.graph.support import build, constant_array, is_splat
+from lamina.passes.graph.support import build, constant_array, is_splat, transpose_perm
 
 AbsOp = Graph["abs"]
 AddOp = Graph["add"]
@@ -72,12 +72,6 @@ def replace_with_zeros(rewriter: PatternRewriter, op: Operation) -> None:
         return  # a constant needs a static shape
     zeros = build(rewriter, op, "const", [], {"value": np.zeros(result_type.shape, dtype=result_type.dtype)})
     rewriter.replace(op, [], [zeros.results[0]])
-
-
-def transpose_perm(op: Operation) -> list[int]:
-    perm = op.attr("perm")
-    rank = op.operands[0].type.rank
-    return list(perm) if perm is not None else list(reversed(range(rank)))
 
 
 class AddZero(RewritePattern):

@@ -14,12 +14,7 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern
 
 from lamina.ir.optable import TableOp
-from lamina.passes.graph.support import build, constant_array
-
-
-def _transpose_perm(op: Operation) -> list[int]:
-    perm = op.attr("perm")
-    return list(perm) if perm is not None else list(reversed(range(op.operands[0].type.rank)))
+from lamina.passes.graph.support import build, constant_array, transpose_perm
 
 
 def _is_elementwise(op: Operation) -> bool:
@@ -34,7 +29,7 @@ def _is_elementwise(op: Operation) -> bool:
 def _transposed_by(value: SSAValue) -> tuple[Operation, list[int]] | None:
     owner = value.owner
     if isinstance(owner, Operation) and owner.name == "graph.transpose":
-        return owner, _transpose_perm(owner)
+        return owner, transpose_perm(owner)
     return None
 
 
@@ -42,7 +37,7 @@ def _existing_transpose(value: SSAValue, perm: list[int], before: Operation) -> 
     """transpose(value, perm) where the graph already computes it before `before`."""
     for use in value.uses:
         user = use.operation
-        if user.name == "graph.transpose" and _transpose_perm(user) == perm and user.parent_block() is before.parent_block() and user.is_before_in_block(before):
+        if user.name == "graph.transpose" and transpose_perm(user) == perm and user.parent_block() is before.parent_block() and user.is_before_in_block(before):
             return user.results[0]
     return None
 

@@ -35,6 +35,12 @@ def is_splat(v: SSAValue, value: float) -> bool:
     return s is not None and s == value
 
 
+def transpose_perm(op: Operation) -> list[int]:
+    """A graph.transpose's permutation; reversed axes when it has none."""
+    perm = op.attr("perm")
+    return list(perm) if perm is not None else list(reversed(range(op.operands[0].type.rank)))
+
+
 def build(rewriter: PatternRewriter, at: Operation, name: str, operands: list[SSAValue], attrs: dict[str, Any], insert: bool = True) -> TableOp:
     """A new graph op carrying `at`'s location (xDSL rewrites do not), inserted before `at`
     unless the caller hands it to `rewriter.replace_op`, which inserts it itself."""

@@ -154,9 +154,6 @@ def describe(handle: Handle) -> str:
     return f"the integer {handle.value}"
 
 
-__all__ = ["BlockHandle", "Handle", "LoopHandle", "ScheduleState", "ValueHandle", "describe"]
-
-
 def _ops_with_regions(root: Operation) -> list[Operation]:
     """root's nested ops that have regions, in walk order. Loops and blocks are such ops; the
     scalar math that is most of a function is stepped over, not descended into (a full walk per
@@ -173,3 +170,7 @@ def _ops_with_regions(root: Operation) -> list[Operation]:
 
     visit(root)
     return found
+
+
+__all__ = ["BlockHandle", "Handle", "LoopHandle", "ScheduleState", "ValueHandle", "describe"]
+
