@@ -239,19 +239,43 @@ def small_cache_blocks(monkeypatch):
     import lamina.lowering.register_tiling as tiling
 
     monkeypatch.setattr(tiling, "UNBLOCKED_PANEL_BYTES", 0)
+    monkeypatch.setattr(tiling, "BLOCK_K", 256)
+    monkeypatch.setattr(tiling, "BLOCK_ROW_TILES", 16)
 
 
 def test_large_gemm_gets_cache_blocks(small_cache_blocks):
-    """K = 512 runs in two slices of 256 outermost; the 17 row tiles of 6 form blocks of 16."""
+    """K = 512 runs in two slices of 256 outermost; the 17 row tiles of 6 form two blocks."""
     ir = scheduled_ir(matmul_text(100, 512, 32), threads=1)
     first_nest_after_init = ir.split('kind = "reduction", label = "k_0"')
     assert len(first_nest_after_init) == 2, "the reduction's slices are the outermost loop of the tile nest"
-    assert 'label = "i_0_0"' in first_nest_after_init[1] and 'label = "i_0_1' in first_nest_after_init[1]
+    tile_nest = first_nest_after_init[1]
+    assert 'label = "i_0_0"' in tile_nest and 'label = "i_0_1' in tile_nest
+    assert tile_nest.index('label = "j_0') < tile_nest.index('label = "i_0_1'), "a block's row tiles run inside each panel"
+
+
+def test_cache_blocked_gemm_packs_its_rows(small_cache_blocks):
+    """The row operand is copied into tiles of 6 rows ([tile, k, row]) before the nest, and the
+    tile reads the copy."""
+    ir = scheduled_ir(matmul_text(100, 512, 32), threads=1)
+    packed = re.search(r"(%\d+) = loop.alloc : memref<17x512x6xf32>", ir).group(1)
+    copy_nest, tile_nest = ir.split('label = "matmul_read0_global"')[1].split('kind = "reduction", label = "k_0"')
+    assert "arith.divui" in copy_nest and "arith.remui" in copy_nest and "loop.store %" in copy_nest
+    assert f"loop.load {packed}, " in tile_nest, "the tile loads its rows from the packed copy"
+    assert "loop.load %0, " not in tile_nest, "and not from the argument"
+
+
+def test_few_row_tiles_are_one_block(small_cache_blocks):
+    """10 row tiles (fewer than a block holds) stay one block: the panels outside them."""
+    ir = scheduled_ir(matmul_text(60, 256, 32), threads=1)
+    assert "memref<10x256x6xf32>" in ir
+    tile_nest = ir.split('label = "matmul_read0_global"')[1]
+    assert 'label = "i_0_1' not in tile_nest
+    assert tile_nest.index('label = "j_0') < tile_nest.index('label = "i_0'), "the panels outside the row tiles"
 
 
 @pytest.mark.parametrize("target", ["llvm", "c"])
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("m", [100, 96])
+@pytest.mark.parametrize("m", [100, 96, 40])
 def test_cache_blocked_gemm_computes_the_product(small_cache_blocks, target, threads, m):
     model = lamina.compile(matmul_text(m, 512, 48, epilogue=True), target=target, threads=threads)
     a, b, c = rand(m, 512), rand(512, 48, seed=1), rand(48, seed=2)

@@ -198,8 +198,9 @@ def schedule_function(fn: func.FuncOp, vectorize: bool, threads: int) -> func.Fu
     tiles: list[tuple[str, Tiled]] = []
     if vectorize:
         fuse_elementwise(sch)
-        for index in range(len(top_level_nests(sch))):
-            tiled = tile_nest(sch, index, lanes, threads)
+        # A tile may add a nest before its own (the packed copy of its row operand).
+        for nest in top_level_nests(sch):
+            tiled = tile_nest(sch, nest, lanes, threads)
             if tiled is not None:
                 tiles.append(tiled)
     tiled_labels = {label for label, _ in tiles}
@@ -251,10 +252,9 @@ def top_level_nests(sch: Schedule) -> list[Operation]:
     return [op for op in sch.func.body.block.ops if op.name == "loop.for"]
 
 
-def tile_nest(sch: Schedule, index: int, lanes: int, threads: int) -> tuple[str, Tiled] | None:
-    """The register tile of the index-th nest when it is a contraction nest the template fits:
+def tile_nest(sch: Schedule, nest: Operation, lanes: int, threads: int) -> tuple[str, Tiled] | None:
+    """The register tile of a top-level nest when it is a contraction nest the template fits:
     (its block's label, the result), or None with the nest unchanged."""
-    nest = top_level_nests(sch)[index]
     chain = perfect_nest(nest)
     trips = [_trip_count(l) for l in chain]
     plan = plan_tile(chain, trips, lanes)

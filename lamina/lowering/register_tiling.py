@@ -33,8 +33,9 @@ from xdsl.dialects.builtin import IndexType
 from xdsl.ir import Operation, SSAValue
 
 from lamina.dialects.loop import REDUCE
-from lamina.lowering.pack_operands import depends_on, pack_vector_operand
-from lamina.schedule import LoopRV, Schedule
+from lamina.lowering.pack_operands import depends_on, pack_row_operand, pack_vector_operand, row_operand_load
+from lamina.passes.schedule.analysis import accesses
+from lamina.schedule import BlockRV, LoopRV, Schedule
 
 # Vector registers the accumulators may take (AVX2 has 16; the rest hold operands). They stay in
 # registers across the reduction loops because register-accumulators gives them a local buffer.
@@ -44,12 +45,17 @@ ACCUMULATOR_REGISTERS = 12
 # columns, and with 12 accumulators the tile spilled (measured: 2x slower than with 8).
 CHANNEL_ACCUMULATORS = 8
 # Cache blocking, BLIS-style, of a GEMM whose packed vector operand outgrows the caches (at
-# 2048 x 2048 every row tile streamed all 16 MiB of B's panels again from L3): the reduction runs
-# in slices of BLOCK_K outermost and the row tiles in blocks of BLOCK_ROW_TILES, so a block of A
-# rows (96 x 256 floats, 96 KiB) stays in L2 while each panel slice (256 x 16, 16 KiB) is reused
-# from L1 by the block's row tiles.
-BLOCK_K = 256
-BLOCK_ROW_TILES = 16
+# 2048 x 2048 every row tile streamed all 16 MiB of B's panels again from L3): the row tiles run in
+# blocks of about BLOCK_ROW_TILES inside each panel, so a panel (K x NR floats, 128 KiB at K = 2048)
+# is reused from L2 by a block's tiles, and the row operand is packed at run time so each tile's
+# rows are one stream (pack_operands.pack_row_operand). A reduction of at least 2 * BLOCK_K also
+# runs in slices of BLOCK_K, outermost. Measured on sgemm-2048 beside numpy in one process: slices
+# of 256 and blocks of 16 tiles without the row packing, 50 GFLOP/s at one thread; packed, without
+# slices, 70 at one thread whether blocks hold 32 or 128 tiles, and at two threads 95 with blocks
+# of 32 and 130-140 with blocks of 64-128 (numpy: 70 and ~100). 600 x 2048 x 2048 without blocks
+# (too few tiles for one, as the rule was): 21 GFLOP/s; as one packed block: 66-70.
+BLOCK_K = 2048
+BLOCK_ROW_TILES = 128
 UNBLOCKED_PANEL_BYTES = 4 << 20
 # The widest register tile row: more unrolled rows only add broadcasts per vector load.
 MAX_ROWS = 8
@@ -291,14 +297,19 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
     else:
         v_inner = loops[plan.vector]
     inner.append(v_inner)
-    blocks = cache_blocks(plan, trips, row_loops)
+    blocks, slice_k = cache_blocks(plan, trips, row_loops)
     slices = None
-    if blocks:
+    if slice_k:
         slices, slice_inner = sch.split(loops[plan.reduce[0]], [None, BLOCK_K])
+    if blocks:
         (m_outer, tiles), = row_loops
-        block_loop, tile_loop = sch.split(m_outer, [None, BLOCK_ROW_TILES])
-        row_loops = [(block_loop, -(-tiles // BLOCK_ROW_TILES))]
-        panel_loops = panel_loops + [(tile_loop, BLOCK_ROW_TILES)]
+        per_block = row_block_tiles(tiles, threads if parallel else 1)
+        if per_block < tiles:
+            block_loop, tile_loop = sch.split(m_outer, [None, per_block])
+            row_loops = [(block_loop, -(-tiles // per_block))]
+            panel_loops = panel_loops + [(tile_loop, per_block)]
+        else:
+            row_loops, panel_loops = [], panel_loops + row_loops
     # A batch of rows (symbolic) goes inside the panels, so each panel serves every row tile.
     symbolic_rows = plan.rows >= 0 and trips[plan.rows] is None
     if plan.channel:
@@ -326,6 +337,8 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
     sch.vectorize(v_inner)
     if plan.nr < trips[plan.vector]:
         pack_vector_operand(sch.runner.block(block.value, sch.sequence), plan.vector, plan.nr)
+    if blocks:
+        pack_rows(sch, block, plan)
     # Under the slices of the reduction a tile holds partial sums: an epilogue cannot run there.
     # A tile along the output channels holds its outputs transposed to the output's layout (a
     # vector per position, the output contiguous along positions): an epilogue inside it runs
@@ -339,15 +352,35 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
     return Tiled(True, fused if count == len(outer) and anchor is not None else anchor)
 
 
-def cache_blocks(plan: TilePlan, trips: list[int | None], row_loops: list) -> bool:
-    """Whether the tile gets cache blocks: one reduction loop long enough for several slices, a
-    static row-tile loop with more than one block, and panels larger than the caches hold."""
+def cache_blocks(plan: TilePlan, trips: list[int | None], row_loops: list) -> tuple[bool, bool]:
+    """Whether the tile gets row blocks (one reduction loop, a static row-tile loop, panels
+    larger than the caches hold), and whether its reduction is sliced too."""
     if plan.channel or len(plan.reduce) != 1 or len(row_loops) != 1 or row_loops[0][1] is None:
-        return False
+        return False, False
     k, n = trips[plan.reduce[0]], trips[plan.vector]
-    if k is None or k < 2 * BLOCK_K or k % BLOCK_K or n is None:
-        return False
-    return row_loops[0][1] > BLOCK_ROW_TILES and k * n * 4 > UNBLOCKED_PANEL_BYTES
+    if k is None or n is None or k * n * 4 <= UNBLOCKED_PANEL_BYTES:
+        return False, False
+    return True, k >= 2 * BLOCK_K and k % BLOCK_K == 0
+
+
+def row_block_tiles(tiles: int, threads: int) -> int:
+    """Row tiles per block: about BLOCK_ROW_TILES, with a whole number of blocks per thread
+    (the blocks are what the threads share)."""
+    blocks = -(-tiles // BLOCK_ROW_TILES)
+    blocks = -(-blocks // threads) * threads
+    return -(-tiles // blocks)
+
+
+def pack_rows(sch: Schedule, block: BlockRV, plan: TilePlan) -> None:
+    """The row operand copied, before the nest, into tiles of MR rows (see BLOCK_ROW_TILES)."""
+    op = sch.runner.block(block.value, sch.sequence)
+    found = row_operand_load(op, plan.rows)
+    if found is None:
+        return
+    load, axis = found
+    reads = list(dict.fromkeys(a.buffer for a in accesses(op) if not a.is_store))
+    copy = sch.cache_read(block, reads.index(load.operands[0]), "global")
+    pack_row_operand(sch.runner.block(copy.value, sch.sequence), load, axis, plan.mr)
 
 
 def fuse_for_threads(sch: Schedule, loops: list[LoopRV], trips: list[int | None], threads: int) -> tuple[LoopRV, int]:
