@@ -101,10 +101,20 @@ def test_symbolic_rows_get_full_height_tiles_and_a_guard_free_copy():
     assert "unroll = 6" in print_module(module), "a batch of rows is tiled 6 high (6 x 2 accumulators)"
     blocks = {op.attr("label"): op for op in module.walk() if op.name == "loop.block"}
     # Only the version test is around either copy: the full tiles need no guard, and in the
-    # partial tile the rows left bound its row loop, which moves outside the reduction.
-    for label in ("matmul_full", "matmul", "relu_full", "relu"):
+    # partial tile the rows left bound its row loop.
+    for label in ("matmul_full", "relu_full", "relu"):
         assert guards_around(blocks[label]) == 1, label
+    # The partial tile runs once per row count r (1-5): r unrolled rows inside the reduction,
+    # r x 2 accumulators; any other count (none occurs) one row at a time as before.
+    for r in range(1, 6):
+        block = blocks[f"matmul_rows{r}"]
+        assert guards_around(block) == 2, r
+        loops = enclosing_loops(block)
+        labels = [l.attr("label") for l in loops]
+        assert labels.index(f"k_rows{r}") < labels.index(f"i_1_rows{r}"), labels
+        assert loops[labels.index(f"i_1_rows{r}")].attr("unroll") == r
     loops = [l.attr("label") for l in enclosing_loops(blocks["matmul"])]
+    assert guards_around(blocks["matmul"]) == 2
     assert loops.index("i_1") < loops.index("k"), loops
 
 
@@ -113,7 +123,7 @@ def test_symbolic_rows_get_full_height_tiles_and_a_guard_free_copy():
 def test_symbolic_rows_compute_the_product_for_full_and_partial_tiles(target, threads):
     model = lamina.compile(matmul_text("n", 40, 32, epilogue=True), target=target, threads=threads)
     b, c = rand(40, 32, seed=1), rand(32, seed=2)
-    for rows in (1, 5, 6, 7, 12, 13):
+    for rows in (1, 2, 3, 4, 5, 6, 7, 12, 13, 14, 15, 16, 17):
         a = rand(rows, 40, seed=rows)
         np.testing.assert_allclose(model(a, b, c)[0], np.maximum(a @ b + c, 0), rtol=1e-4, atol=1e-4, err_msg=f"{rows} rows")
 
