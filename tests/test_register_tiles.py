@@ -104,9 +104,10 @@ def test_symbolic_rows_get_full_height_tiles_and_a_guard_free_copy():
     # partial tile the rows left bound its row loop.
     for label in ("matmul_full", "relu_full", "relu"):
         assert guards_around(blocks[label]) == 1, label
-    # The partial tile runs once per row count r (1-5): r unrolled rows inside the reduction,
-    # r x 2 accumulators; any other count (none occurs) one row at a time as before.
-    for r in range(1, 6):
+    # The partial tile runs once per row count r (2-5): r unrolled rows inside the reduction,
+    # r x 2 accumulators; one row (or none) runs in the original, outside the reduction.
+    assert "matmul_rows1" not in blocks
+    for r in range(2, 6):
         block = blocks[f"matmul_rows{r}"]
         assert guards_around(block) == 2, r
         loops = enclosing_loops(block)

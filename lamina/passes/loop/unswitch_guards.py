@@ -21,7 +21,7 @@ In the partial tile's copy a guard on one split variable becomes that loop's bou
 loop (no longer unrolled) moves outside the reduction loops right around it, so each remaining
 row keeps its accumulators in registers (`tighten`); other guards stay as they were. When the
 rows left depend on a symbolic size (a batch), the partial tile of an unrolled rows loop also
-gets one copy per row count, each unrolled inside the reduction (`version_by_rows`).
+gets one copy per row count from 2, each unrolled inside the reduction (`version_by_rows`).
 
 Conditions handled: `cmpi slt|sle|sgt|sge` of affine index expressions (add, sub, multiply by
 a constant) and `andi` of such tests. A guard that is not of that form stays where it is.
@@ -352,14 +352,14 @@ def _depends_on_size(value: SSAValue, depth: int = 0) -> bool:
 
 def version_by_rows(emit: Emitter, subtree: Operation, label: str, count: SSAValue, full: int, unrolled) -> None:
     """The partial tile of an unrolled rows loop, once per row count: `subtree` (the rows loop
-    hoisted over the reductions) runs under `count == r` for r in 1..full-1 as a copy whose rows
+    hoisted over the reductions) runs under `count == r` for r in 2..full-1 as a copy whose rows
     loop is 0..r, unrolled again and back inside the reductions, so r rows keep r rows of
     accumulators (2r FMA chains) instead of running one row at a time (2 chains, latency-bound:
     a batch of 64 in tiles of 6 spent a fifth of its GEMM time on its last 4 rows). The
-    original stays for any other count (none that the split produces)."""
+    original stays for any other count (one row, or none)."""
     block = subtree.parent_block()
     others = None
-    for r in range(1, full):
+    for r in range(2, full):  # one row runs as fast in the original
         copy = subtree.clone()
         suffix_labels(copy, f"_rows{r}")
         rows = next(op for op in copy.walk() if op.name == "loop.for" and op.attr("label") == f"{label}_rows{r}")

@@ -2,7 +2,7 @@
 // A symbolic batch split into register tiles of 6 rows guards every row of the last tile. The
 // pass tests the guard once per tile, at the tile's last row, and runs a guard-free copy of the
 // tile (labels suffixed _full) when it holds. Otherwise the tile's rows are bounded by what is
-// left of the batch, r = min(6, n - 6 io), and the update runs once per r in 1..5 (labels
+// left of the batch, r = min(6, n - 6 io), and the update runs once per r in 2..5 (labels
 // suffixed _rows<r>): r rows unrolled inside the reduction, r rows of accumulators. Any other
 // r runs the row loop (no longer unrolled) outside the reduction, one row at a time.
 
@@ -25,9 +25,6 @@
 // CHECK-NEXT:        loop.for %{{.*}}, %{{.*}} {label = "i_1_init"}
 // CHECK-NOT:         loop.if
 // CHECK:             loop.block {{.*}} {label = "matmul_init"
-// CHECK:             loop.if %{{.*}} () {
-// CHECK-NEXT:          loop.for %{{.*}}, %{{.*}} {kind = "reduction", label = "k_rows1"}
-// CHECK-NEXT:            loop.for %{{.*}}, %{{.*}} {label = "i_1_rows1", unroll = 1}
 // CHECK:             loop.if %{{.*}} () {
 // CHECK-NEXT:          loop.for %{{.*}}, %{{.*}} {kind = "reduction", label = "k_rows2"}
 // CHECK-NEXT:            loop.for %{{.*}}, %{{.*}} {label = "i_1_rows2", unroll = 2}
