@@ -291,3 +291,36 @@ def test_cache_blocked_gemm_computes_the_product(small_cache_blocks, target, thr
     model = lamina.compile(matmul_text(m, 512, 48, epilogue=True), target=target, threads=threads)
     a, b, c = rand(m, 512), rand(512, 48, seed=1), rand(48, seed=2)
     np.testing.assert_allclose(model(a, b, c)[0], np.maximum(a @ b + c, 0), rtol=1e-4, atol=1e-3)
+
+
+DEPTHWISE = """func.func @main(%x: tensor<1 x 32 x 20 x 20 x f32>, %w: tensor<32 x 1 x 3 x 3 x f32>) -> tensor<1 x 32 x 20 x 20 x f32> {
+  %y = graph.conv2d %x, %w {strides = [1, 1], pads = [1, 1, 1, 1], groups = 32} : tensor<1 x 32 x 20 x 20 x f32>
+  func.return %y : tensor<1 x 32 x 20 x 20 x f32>
+}"""
+
+
+def test_depthwise_conv_is_split_over_threads_by_channels():
+    """Every input of a depthwise conv is indexed by the channel (the tile's rows): the channel
+    tiles are the outermost loop, the one run across threads, so no two threads read the same
+    input rows."""
+    module = scheduled_module(DEPTHWISE, threads=2)
+    conv = next(op for op in module.walk() if op.name == "loop.block" and op.attr("label") == "conv2d")
+    outermost = enclosing_loops(conv)[0]
+    assert outermost.attr("label") == "o_0" and outermost.attr("kind") == "parallel", [l.attr("label") for l in enclosing_loops(conv)]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_depthwise_conv_split_by_channels_computes_the_conv(threads):
+    x, w = rand(1, 32, 20, 20), rand(32, 1, 3, 3, seed=1)
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    want = sum(xp[:, :, ky : ky + 20, kx : kx + 20] * w[None, :, 0, ky, kx, None, None] for ky in range(3) for kx in range(3))
+    np.testing.assert_allclose(lamina.compile(DEPTHWISE, threads=threads)(x, w)[0], want, rtol=1e-4, atol=1e-4)
+
+
+def test_matmul_rows_stay_inside_the_spatial_loops():
+    """B does not depend on the rows of a matmul: the row tiles stay inside the batch loop
+    (the two fused for the threads, batch first)."""
+    module = scheduled_module(matmul_text(64, 32, 48, batch="4"), threads=2)
+    block = next(op for op in module.walk() if op.name == "loop.block" and op.attr("label") == "matmul")
+    labels = [l.attr("label") for l in enclosing_loops(block)]
+    assert labels[0] == "i0_i_0_fused", labels

@@ -322,6 +322,13 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
         outer_trips.append(trip)
     outer += [loops[i] for i in symbolic + single]
     outer_trips += [trips[i] for i in symbolic + single]
+    if row_loops and not symbolic_rows and rows_select_every_input(sch.runner.block(block.value, sch.sequence), plan.rows):
+        # A depthwise conv: split by channels, each thread reads only its own channels (split
+        # by output rows, the threads shared the rows around each boundary, and the channels
+        # another thread had padded: two threads ran 64x56x56 slower than one).
+        k = outer.index(row_loops[0][0])
+        outer.insert(0, outer.pop(k))
+        outer_trips.insert(0, outer_trips.pop(k))
     reduce = [loops[i] for i in plan.reduce] if slices is None else [slice_inner]
     if slices is None:
         sch.reorder(*outer, *reduce, *inner)
@@ -350,6 +357,14 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
     # Every spatial loop is parallel by kind; the outermost one runs across threads.
     fused, count = fuse_for_threads(sch, outer, outer_trips, threads)
     return Tiled(True, fused if count == len(outer) and anchor is not None else anchor)
+
+
+def rows_select_every_input(block: Operation, rows: int) -> bool:
+    """Whether every buffer the block reads but does not write is indexed by its rows iterator."""
+    body = block.regions[1].block
+    written = {op.operands[1] for op in body.ops if op.name == "loop.store"}
+    loads = [op for op in body.ops if op.name == "loop.load" and op.operands[0] not in written]
+    return bool(loads) and all(any(depends_on(ix, body.args[rows]) for ix in op.operands[1:]) for op in loads)
 
 
 def cache_blocks(plan: TilePlan, trips: list[int | None], row_loops: list) -> tuple[bool, bool]:
