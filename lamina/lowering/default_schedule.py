@@ -190,10 +190,11 @@ def nest_block_label(chain: list[Operation]) -> str | None:
 
 
 def schedule_function(fn: func.FuncOp, vectorize: bool, threads: int) -> func.FuncOp:
-    """A scheduled copy of `fn`: register tiles for the contraction nests first, their
-    elementwise epilogues fused into them, then the plain schedule for every other nest."""
+    """`fn` (detached) scheduled in place: register tiles for the contraction nests first, their
+    elementwise epilogues fused into them, then the plain schedule for every other nest.
+    Returns the scheduled function (a refusal may have replaced `fn` by its backup)."""
     lanes = host_target().vector_lanes(4)
-    sch = Schedule(fn)
+    sch = Schedule(fn, copy=False)
     hoist_definitions(sch.func)
     tiles: list[tuple[str, Tiled]] = []
     if vectorize:
@@ -321,7 +322,11 @@ class DefaultSchedule(ModulePass):
                     if nest.name == "loop.for":
                         bind_gpu(nest)
                 continue
+            after = fn.next_op
+            fn.detach()
             scheduled = schedule_function(fn, self.vectorize, threads)
             scheduled.detach()
-            op.body.block.insert_op_before(scheduled, fn)
-            op.body.block.erase_op(fn)
+            if after is not None:
+                op.body.block.insert_op_before(scheduled, after)
+            else:
+                op.body.block.add_op(scheduled)
