@@ -2,6 +2,8 @@
 readers read there, a border nest per padded side). The loop interpreter computes the same
 before and after; the compiled code matches numpy; what the pass must not touch stays."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -105,19 +107,38 @@ def test_other_pad_modes_are_kept(mode):
     assert 'label = "pad"' in text and "pad_border" not in text
 
 
-def test_pad_of_a_function_argument_is_kept():
-    module = parse_module("""
-func.func @main(%x: tensor<1x2x4x4xf32>, %k: tensor<2x2x2x2xf32>) -> tensor<1x2x5x5xf32> {
-  %p = graph.pad %x {pads = [0, 0, 1, 1, 0, 0, 1, 1]} : tensor<1x2x6x6xf32>
-  %y = graph.conv2d %p, %k : tensor<1x2x5x5xf32>
-  func.return %y : tensor<1x2x5x5xf32>
-}
-""")
-    text = print_module(absorbed(scheduled(module)))
-    assert 'label = "pad"' in text and "pad_border" not in text
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 3), st.integers(2, 6), st.integers(2, 12), st.tuples(*[st.integers(0, 2)] * 4).filter(any), st.sampled_from([0.0, -2.0]))
+def test_pad_of_a_function_argument_is_split(c, h, w, pads, value):
+    """The argument cannot be written padded: the pad nest becomes its border plus a copy of the
+    interior, rows outside and the last axis vectorized, with the same result bit for bit."""
+    t, l, b, r = pads
+    ph, pw = h + t + b, w + l + r
+    padded, out = f"tensor<1x{c}x{ph}x{pw}xf32>", f"tensor<1x2x{ph - 1}x{pw - 1}xf32>"
+    module = scheduled(parse_module(f"""
+func.func @main(%x: tensor<1x{c}x{h}x{w}xf32>, %k: tensor<2x{c}x2x2xf32>) -> {out} {{
+  %p = graph.pad %x {{pads = [0, 0, {t}, {l}, 0, 0, {b}, {r}], value = {value}}} : {padded}
+  %y = graph.conv2d %p, %k : {out}
+  func.return %y : {out}
+}}
+"""))
+    after = absorbed(module)
+    text = print_module(after)
+    assert 'label = "pad"' not in text and "pad_border" in text
+    assert re.search(r'label = "pad_interior_d3", vectorize = true', text)
+    rng = np.random.default_rng(c * 100 + h * 10 + w)
+    x = rng.standard_normal((1, c, h, w)).astype(np.float32)
+    k = rng.standard_normal((2, c, 2, 2)).astype(np.float32)
+    want = compile_function(module).run([x, k])[0]
+    np.testing.assert_array_equal(compile_function(after).run([x, k])[0], want)
+    p = np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)), constant_values=value).astype(np.float64)
+    ref = sum(np.einsum("oc,nchw->nohw", k[:, :, ky, kx], p[:, :, ky : ky + ph - 1, kx : kx + pw - 1]) for ky in range(2) for kx in range(2))
+    np.testing.assert_allclose(want, ref, rtol=1e-4, atol=1e-4)
 
 
-def test_returned_pad_is_kept():
+def test_returned_pad_is_split_not_absorbed():
+    """A pad that is returned keeps its source (the relu still writes its own buffer); the pad
+    nest is split into its border and the interior copy."""
     module = parse_module("""
 func.func @main(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x6x6xf32> {
   %r = graph.relu %x : tensor<1x2x4x4xf32>
@@ -126,7 +147,8 @@ func.func @main(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x6x6xf32> {
 }
 """)
     text = print_module(absorbed(scheduled(module)))
-    assert "pad_border" not in text
+    assert "loop.alloc : memref<1x2x4x4xf32>" in text
+    assert "pad_border" in text and "pad_interior" in text
 
 
 def test_border_boxes_cover_the_border_once():
@@ -142,7 +164,7 @@ def test_border_boxes_cover_the_border_once():
 @pytest.mark.parametrize("threads", [1, 2])
 def test_compiled_resnet_block_matches_numpy(threads):
     """The vectorized producer stores rows at an offset into the padded buffer; the 3x3 conv
-    after reads them (and the border) as it read the pad's copy."""
+    after reads them (and the border) as it read the pad's copy. The input's pad is split."""
     text = """
 func.func @main(%x: tensor<1x16x10x12xf32>, %w1: tensor<32x16x3x3xf32>, %w2: tensor<32x32x3x3xf32>) -> tensor<1x32x10x12xf32> {
   %c = graph.conv2d %x, %w1 {pads = [1, 1, 1, 1]} : tensor<1x32x10x12xf32>
@@ -155,7 +177,9 @@ func.func @main(%x: tensor<1x16x10x12xf32>, %w1: tensor<32x16x3x3xf32>, %w2: ten
     loops = parse_module(text)
     run_passes(loops, [s for s in pipeline(3, threads) if not s.startswith("lower-loop-to-device")])
     printed = print_module(loops)
-    assert 'label = "pad"' in printed and 'label = "pad_1"' not in printed and "pad_1_border" in printed
+    # The input's pad is split (border, interior copy); the relu writes the second one's interior.
+    assert 'label = "pad_interior"' in printed and 'label = "pad_1"' not in printed and "pad_1_border" in printed
+    assert 'label = "pad"' not in printed and "pad_1_interior" not in printed
     model = lamina.compile(parse_module(text), threads=threads)
     rng = np.random.default_rng(3)
     x = rng.standard_normal((1, 16, 10, 12)).astype(np.float32)

@@ -309,12 +309,14 @@ def test_depthwise_conv_is_split_over_threads_by_channels():
     assert outermost.attr("label") == "o_0" and outermost.attr("kind") == "parallel", [l.attr("label") for l in enclosing_loops(conv)]
 
 
+@pytest.mark.parametrize("target", ["llvm", "c"])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_depthwise_conv_split_by_channels_computes_the_conv(threads):
+def test_depthwise_conv_split_by_channels_computes_the_conv(target, threads):
+    """Also through the input's split pad (border nest, vectorized interior copy)."""
     x, w = rand(1, 32, 20, 20), rand(32, 1, 3, 3, seed=1)
     xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
     want = sum(xp[:, :, ky : ky + 20, kx : kx + 20] * w[None, :, 0, ky, kx, None, None] for ky in range(3) for kx in range(3))
-    np.testing.assert_allclose(lamina.compile(DEPTHWISE, threads=threads)(x, w)[0], want, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(lamina.compile(DEPTHWISE, target=target, threads=threads)(x, w)[0], want, rtol=1e-4, atol=1e-4)
 
 
 def test_matmul_rows_stay_inside_the_spatial_loops():
