@@ -328,7 +328,7 @@ def tighten(emit: Emitter, guard: Operation, tests: list[tuple[Affine, str]]) ->
     unrolled = loop.properties.pop("unroll", None)
     static = _static_bounds(loop)
     by_rows = (
-        unrolled is not None and static is not None and static[0] == 0 and 2 <= static[1] <= MAX_ROW_VERSIONS
+        unrolled is not None and static is not None and static[0] == 0 and 3 <= static[1] <= MAX_ROW_VERSIONS
         and lower is loop.operands[0] and any(_depends_on_size(atom) for form, _ in tests for atom in form.atoms)
     )
     label = loop.attr("label")
