@@ -246,14 +246,19 @@ def border_boxes(shape: list[int], low: list[int], high: list[int]) -> list[list
     return boxes
 
 
-def absorb(pad: PadCopy) -> None:
+def _keep_border(pad: PadCopy, interior: list[Operation]) -> None:
+    """The pad's nest replaced by its border nest, then the `interior` ops."""
     top = top_level(pad.block)
     parent = top.parent_block()
-    label = pad.block.attr("label")
     boxes = border_boxes(list(pad.padded.type.shape), pad.low, pad.high)
     lead = next((k for k, (lo, hi) in enumerate(zip(pad.low, pad.high)) if lo or hi), len(pad.low))
-    parent.insert_ops_before(_border_nest(pad, boxes, lead, f"{label}_border"), top)
+    parent.insert_ops_before(_border_nest(pad, boxes, lead, f"{pad.block.attr('label')}_border"), top)
+    parent.insert_ops_before(interior, top)
     parent.erase_op(top)
+
+
+def absorb(pad: PadCopy) -> None:
+    _keep_border(pad, [])
     for use in list(pad.source.uses):
         _shift(use.operation, 0 if use.operation.name == "loop.load" else 1, pad.padded, pad.low)
     alloc = pad.source.owner
@@ -298,14 +303,8 @@ def split_pad(pad: PadCopy) -> None:
     """A pad whose source stays (a model input, a buffer used elsewhere): the border filled, the
     interior copied row by row with vector loads and stores. As one nest its clamped loads kept
     the whole copy scalar (a 64 x 56 x 56 input's pad took as long as the depthwise conv after it)."""
-    top = top_level(pad.block)
-    parent = top.parent_block()
-    label = pad.block.attr("label")
-    boxes = border_boxes(list(pad.padded.type.shape), pad.low, pad.high)
-    lead = next((k for k, (lo, hi) in enumerate(zip(pad.low, pad.high)) if lo or hi), len(pad.low))
-    parent.insert_ops_before(_border_nest(pad, boxes, lead, f"{label}_border"), top)
-    parent.insert_ops_before(_interior_copy(pad, f"{label}_interior", top.attr("kind")), top)
-    parent.erase_op(top)
+    kind = top_level(pad.block).attr("kind")
+    _keep_border(pad, _interior_copy(pad, f"{pad.block.attr('label')}_interior", kind))
 
 
 def absorb_pads(fn: func.FuncOp) -> int:
