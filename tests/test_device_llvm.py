@@ -109,3 +109,23 @@ def test_reduction_with_stack_buffer_guard_and_fma():
     (out,) = model(a)
     expect = np.where(np.arange(10) % 2 == 0, (a * a).sum(1), -1.0)
     np.testing.assert_allclose(out, expect, rtol=1e-5)
+
+
+def test_nests_differing_only_in_an_outer_constant_are_distinct_kernels():
+    """Two top-level nests of the same shape whose inner loops run to different constants
+    defined outside them (as hoisted bounds are) must not share one compiled function."""
+    types = [BufferType.of([2], f32), BufferType.of([2], f32)]
+
+    def build(b, first, second):
+        zero, two, three, five = b.const(0), b.const(2), b.const(3), b.const(5)
+        for out, bound in ((first, three), (second, five)):
+            rb, i = b.loop("for", zero, two)
+            rb.add(Device["store"].build([rb.const(0.0, f32), out, i], {}))
+            kb, _ = rb.loop("for", zero, bound)
+            count = kb.add(arith.AddfOp(kb.add(Device["load"].build([out, i], {})), kb.const(1.0, f32)))
+            kb.add(Device["store"].build([count, out, i], {}))
+
+    sig = ModuleSignature("m", (), (spec("first", (2,)), spec("second", (2,))), ())
+    first, second = build_llvm_model(entry_module(types, build), sig, threads=1)()
+    np.testing.assert_array_equal(first, [3.0, 3.0])
+    np.testing.assert_array_equal(second, [5.0, 5.0])

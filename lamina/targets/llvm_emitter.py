@@ -556,12 +556,16 @@ def passed_values(op: Operation) -> list[SSAValue]:
 
 def structure_key(op: Operation) -> tuple | None:
     """A value equal for two loops exactly when they emit the same function: every nested op's
-    name, operands (numbered by first appearance, with their types), result types, properties
+    name, operands (numbered by first appearance, constants by value, with their types), result types, properties
     and attributes, the block arguments, and the loop's kind and static bounds. None when an
     attribute cannot be hashed."""
     numbering: dict[SSAValue, int] = {}
 
-    def ref(value: SSAValue) -> int:
+    def ref(value: SSAValue) -> int | tuple:
+        # A constant is recreated in the outlined body, not passed: its value is part of the
+        # function (an inner loop's bound hoisted out of the nest, say).
+        if isinstance(value.owner, arith.ConstantOp):
+            return ("constant", value.owner.value)
         n = numbering.get(value)
         if n is None:
             n = numbering[value] = len(numbering)

@@ -173,4 +173,3 @@ def _ops_with_regions(root: Operation) -> list[Operation]:
 
 
 __all__ = ["BlockHandle", "Handle", "LoopHandle", "ScheduleState", "ValueHandle", "describe"]
-
