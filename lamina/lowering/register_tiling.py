@@ -34,7 +34,7 @@ from xdsl.ir import Operation, SSAValue
 
 from lamina.dialects.loop import REDUCE
 from lamina.lowering.pack_operands import depends_on, pack_row_operand, pack_vector_operand, row_operand_load
-from lamina.passes.schedule.analysis import accesses
+from lamina.passes.schedule.cache import buffers_accessed
 from lamina.schedule import BlockRV, LoopRV, Schedule
 
 # Vector registers the accumulators may take (AVX2 has 16; the rest hold operands). They stay in
@@ -393,8 +393,7 @@ def pack_rows(sch: Schedule, block: BlockRV, plan: TilePlan) -> None:
     if found is None:
         return
     load, axis = found
-    reads = list(dict.fromkeys(a.buffer for a in accesses(op) if not a.is_store))
-    copy = sch.cache_read(block, reads.index(load.operands[0]), "global")
+    copy = sch.cache_read(block, buffers_accessed(op, stores=False).index(load.operands[0]), "global")
     pack_row_operand(sch.runner.block(copy.value, sch.sequence), load, axis, plan.mr)
 
 

@@ -48,8 +48,14 @@ def _copy_nest(state: ScheduleState, math: IndexMath, src: SSAValue, dst: SSAVal
     return op
 
 
+def buffers_accessed(block: Operation, stores: bool) -> list[SSAValue]:
+    """The buffers block reads (or writes), in first-access order: what cache_read's (or
+    cache_write's) index counts."""
+    return list(dict.fromkeys(a.buffer for a in accesses(block) if a.is_store == stores))
+
+
 def _nth_buffer(block: Operation, stores: bool, index: int, at: Operation, what: str) -> SSAValue:
-    found = list(dict.fromkeys(a.buffer for a in accesses(block) if a.is_store == stores))
+    found = buffers_accessed(block, stores)
     if not 0 <= index < len(found):
         raise error_at(at, f"cannot {what}: '{label(block)}' {'writes' if stores else 'reads'} {len(found)} buffer(s), there is no #{index}")
     return found[index]
