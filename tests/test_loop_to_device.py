@@ -5,7 +5,7 @@ loops, a planned intermediate buffer and symbolic sizes."""
 import numpy as np
 import pytest
 from xdsl.dialects import arith, func, math
-from xdsl.dialects.builtin import IntegerAttr, ModuleOp
+from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp
 from xdsl.ir import Block, Region
 
 from lamina.dialects.loop import Loop
@@ -18,6 +18,7 @@ from lamina.lowering.loop_to_device import WORKSPACE_ATTR, lower_module
 from lamina.runtime.abi import ModuleSignature, TensorSpec
 from lamina.targets.c_target import build_c_model
 from lamina.targets.llvm_target import build_llvm_model
+from lamina.targets.host import host_target
 
 
 def loop_function(arg_types, n_outputs, build):
@@ -72,7 +73,51 @@ def test_vectorized_elementwise_with_tail_and_symbolic_rows(cols):
     inputs = [rng.standard_normal((6, cols)).astype(np.float32), rng.standard_normal(cols).astype(np.float32)]
     lowered = compile_and_compare(module, [spec("x", ("n", cols)), spec("bias", (cols,))], [spec("out", ("n", cols))], ["n"], inputs)
     names = {op.name for op in lowered.walk()}
-    assert "device.vload" in names and "device.vstore" in names and "device.parallel_for" in names
+    lanes = host_target().vector_lanes(4)
+    # Fewer columns than lanes: no whole vector, so only the scalar loop is emitted.
+    assert ("device.vload" in names and "device.vstore" in names) == (cols >= lanes)
+    assert "device.parallel_for" in names
+    loops = [op for op in lowered.walk() if op.name == "device.for"]
+    # A static column count gets the loops it needs: a tail only when cols is not a multiple.
+    assert len(loops) == (cols >= lanes) + (cols % lanes != 0)
+
+
+@pytest.mark.parametrize("k, unroll", [(1, 1), (1, 4), (3, 4), (4, 4), (5, 4), (8, 4), (9, 4), (7, 7), (2, 3)])
+def test_unrolled_reduction_of_static_extent(k, unroll):
+    """A reduction unrolled by `unroll` over k static steps: the main loop runs 0, 1 or more
+    times (once is emitted in place) and so does the remainder; in place, only the copy at
+    k = 0 stores the init."""
+    m, n = 3, 5
+    types = [BufferType.of([m, k], f32), BufferType.of([k, n], f32), BufferType.of([m, n], f32)]
+
+    def build(b, a, w, out):
+        with b.loop(b.index(0), b.index(m), kind="parallel") as i:
+            with b.loop(b.index(0), b.index(n), kind="parallel") as j:
+                with b.loop(b.index(0), b.index(k), kind="reduction") as r:
+                    init, body = b.block("matmul", [i, j, r], "SSR", [m, n, k])
+                    with b.at(init):
+                        b.store(b.constant(0.5, f32), out, [init.args[0], init.args[1]])
+                    b.finish(init)
+                    with b.at(body):
+                        bi, bj, bk = body.args
+                        prod = b.add(arith.MulfOp(b.load(a, [bi, bk]), b.load(w, [bk, bj]))).result
+                        b.store(b.add(arith.AddfOp(b.load(out, [bi, bj]), prod)).result, out, [bi, bj])
+                    b.finish(body)
+        loop = next(op for op in b.insertion.walk() if op.name == "loop.for" and op.attr("kind") == "reduction")
+        loop.properties["unroll"] = IntegerAttr(unroll, 64)
+
+    module = loop_function(types, 1, build)
+    rng = np.random.default_rng(k * 10 + unroll)
+    inputs = [rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32)]
+    np.testing.assert_allclose(run_loop(module, *inputs)[0], inputs[0] @ inputs[1] + 0.5, rtol=1e-5, atol=1e-6)
+    lowered = compile_and_compare(module, [spec("a", (m, k)), spec("w", (k, n))], [spec("out", (m, n))], [], inputs, threads=1)
+    reduction_loops = [op for op in lowered.walk() if op.name == "device.for" and op.parent_op().name == "device.for"]
+    assert len(reduction_loops) == (k // unroll > 1) + (k % unroll > 1)
+    if not reduction_loops:
+        # All copies in place at constant k: the init is emitted once, unguarded.
+        assert not any(op.name == "device.if" for op in lowered.walk())
+        inits = [op for op in lowered.walk() if op.name == "arith.constant" and isinstance(op.value, FloatAttr) and op.value.value.data == 0.5]
+        assert len(inits) == 1
 
 
 def test_matmul_reduction_with_intermediate_buffer_and_unroll():

@@ -47,7 +47,7 @@ def outline_nest(lowerer, loop: Operation, em, kernels: list[func.FuncOp]) -> No
     params = [em.values[v] for v in free]
     kernel_block = Block(arg_types=[p.type for p in params])
     name = f"{lowerer.fn.sym_name.data}_kernel{len(kernels)}"
-    from lamina.lowering.loop_to_device import Emitter
+    from lamina.lowering.device_emitter import Emitter
 
     kem = Emitter(kernel_block, dict(em.values), {}, True)
     for v, arg in zip(free, kernel_block.args):

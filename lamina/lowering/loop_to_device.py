@@ -16,6 +16,7 @@ size, possibly symbolic); `lamina.workspace` on the module records W for the run
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from xdsl.context import Context
@@ -29,44 +30,12 @@ from lamina.dialects.loop import REDUCE
 from lamina.ir.diagnostics import LaminaError, error_at
 from lamina.ir.dims import Dim, dim_product, parse_dim
 from lamina.ir.types import BufferType, i1, u8, numpy_dtype
+from lamina.lowering.device_emitter import Emitter, emit_index_arith, static_index
 from lamina.runtime.memory_plan import BufferLife, MemoryPlan, plan_memory
 
 INDEX = IndexType()
 WORKSPACE_ATTR = "lamina.workspace"
 OUTPUTS_ATTR = "lamina.outputs"
-
-
-@dataclass
-class Emitter:
-    """Appends device ops to a block, remembering how loop values map to device values."""
-
-    block: Block
-    values: dict[SSAValue, SSAValue]
-    symbols: dict[str, SSAValue] = field(default_factory=dict)
-    in_parallel: bool = False
-
-    def add(self, op: Operation) -> Operation:
-        self.block.add_op(op)
-        return op
-
-    def nested(self, block: Block, in_parallel: bool | None = None) -> Emitter:
-        return Emitter(block, self.values, dict(self.symbols), self.in_parallel if in_parallel is None else in_parallel)
-
-    def index(self, value: int) -> SSAValue:
-        return self.add(arith.ConstantOp(IntegerAttr(value, INDEX))).result
-
-    def dim(self, d: Dim) -> SSAValue:
-        if isinstance(d, int):
-            return self.index(d)
-        total: SSAValue | None = None
-        for mono, coef in d.terms:
-            term = self.index(coef)
-            for s in mono:
-                if s not in self.symbols:
-                    self.symbols[s] = self.add(Device["symbol"].build([], {"symbol": s})).results[0]
-                term = self.add(arith.MuliOp(term, self.symbols[s])).result
-            total = term if total is None else self.add(arith.AddiOp(total, term)).result
-        return total if total is not None else self.index(0)
 
 
 def inline_block(op: Operation, em: Emitter, emit_ops) -> None:
@@ -79,6 +48,10 @@ def inline_block(op: Operation, em: Emitter, emit_ops) -> None:
             em.values[a] = b
     if any(o.name != "loop.yield" for o in init.ops):
         reduce_iters = [b for b, k in zip(bindings, op.attr("iter_kinds")) if k == REDUCE]
+        if any(static_index(r) not in (0, None) for r in reduce_iters):
+            emit_ops(body, em)  # an unrolled copy past the first: the init ran in the first
+            return
+        reduce_iters = [r for r in reduce_iters if static_index(r) is None]
         if reduce_iters:
             zero = em.index(0)
             cond = None
@@ -190,8 +163,7 @@ class LoopToDevice:
         elif name == "loop.block":
             self.emit_block(op, em)
         elif name.startswith("arith.") or name.startswith("math."):
-            clone = op.clone(value_mapper=v)
-            em.add(clone)
+            emit_index_arith(op, em)
         else:
             raise error_at(op, f"lower-loop-to-device cannot lower '{name}'")
 
@@ -228,31 +200,25 @@ class LoopToDevice:
         if unroll > 1 and not parallel:
             self.emit_unrolled(op, em, lower, upper, step, unroll)
             return
-        inner = Block(arg_types=[INDEX])
         kind = "parallel_for" if parallel else "for"
-        em.add(Device[kind].build([lower, upper], {"step": step}, regions=[Region(inner)]))
-        em.values[body.args[0]] = inner.args[0]
-        self.emit_ops(body, em.nested(inner, in_parallel=em.in_parallel or parallel))
+        em.loop(lower, upper, step, lambda inner, iv: self.emit_body_at(body, inner, iv), kind)
+
+    def emit_body_at(self, body: Block, em: Emitter, iv: SSAValue) -> None:
+        em.values[body.args[0]] = iv
+        self.emit_ops(body, em)
 
     def emit_unrolled(self, op, em: Emitter, lower, upper, step: int, factor: int) -> None:
         """for i in [lower, main_end) step step*factor: body(i), body(i+step), ...; then the
         remaining iterations one at a time."""
         body = op.regions[0].block
-        span = em.add(arith.SubiOp(upper, lower)).result
-        chunk = em.index(step * factor)
-        full = em.add(arith.MuliOp(em.add(arith.DivSIOp(span, chunk)).result, chunk)).result
-        main_end = em.add(arith.AddiOp(lower, full)).result
-        main = Block(arg_types=[INDEX])
-        em.add(Device["for"].build([lower, main_end], {"step": step * factor}, regions=[Region(main)]))
-        inner = em.nested(main)
-        for k in range(factor):
-            iv = main.args[0] if k == 0 else inner.add(arith.AddiOp(main.args[0], inner.index(k * step))).result
-            inner.values[body.args[0]] = iv
-            self.emit_ops(body, inner)
-        tail = Block(arg_types=[INDEX])
-        em.add(Device["for"].build([main_end, upper], {"step": step}, regions=[Region(tail)]))
-        em.values[body.args[0]] = tail.args[0]
-        self.emit_ops(body, em.nested(tail))
+        main_end = em.whole_steps_end(lower, upper, step * factor)
+
+        def copies(inner: Emitter, start: SSAValue) -> None:
+            for k in range(factor):
+                self.emit_body_at(body, inner, inner.addi(start, inner.index(k * step)))
+
+        em.loop(lower, main_end, step * factor, copies)
+        em.loop(main_end, upper, step, lambda tail, iv: self.emit_body_at(body, tail, iv))
 
 
 def entry_of(module: ModuleOp) -> func.FuncOp | None:

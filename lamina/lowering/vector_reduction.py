@@ -181,13 +181,14 @@ def try_vectorize_reduction(lowerer, op: Operation, em, lower: SSAValue, upper: 
     def emit_vectors(start: SSAValue, end: SSAValue, copies: int) -> SSAValue:
         """Whole groups of `copies` vectors of [start, end), copy k accumulating into partial
         row k: independent chains, so the adds overlap instead of waiting on each other."""
-        group_end, loop_body = vector_loop(em, start, end, lanes * copies)
-        inner = em.nested(loop_body)
-        for k in range(copies):
-            iv = loop_body.args[0] if k == 0 else inner.add(arith.AddiOp(loop_body.args[0], inner.index(k * lanes))).result
-            inner.values[acc.var] = iv
-            ReductionBody(lowerer, em, acc, partials, [rows[k], zero], iv, lanes, coef, varying).emit_block(body, inner)
-        return group_end
+
+        def groups(inner, start_iv: SSAValue) -> None:
+            for k in range(copies):
+                iv = inner.addi(start_iv, inner.index(k * lanes))
+                inner.values[acc.var] = iv
+                ReductionBody(lowerer, em, acc, partials, [rows[k], zero], iv, lanes, coef, varying).emit_block(body, inner)
+
+        return vector_loop(em, start, end, lanes * copies, groups)
 
     main_end = emit_vectors(emit_vectors(lower, upper, PARTIALS), upper, 1)
     folded = em.add(Device["vload"].build([partials, rows[0], zero], {"lanes": lanes})).results[0]
@@ -200,15 +201,16 @@ def try_vectorize_reduction(lowerer, op: Operation, em, lower: SSAValue, upper: 
     current = em.add(Device["load"].build([out, *indices])).results[0]
     combined = em.add(acc.combine.__class__.create(operands=[current, total], result_types=[element], properties=dict(acc.combine.properties), attributes=dict(acc.combine.attributes)))
     em.add(Device["store"].build([combined.results[0], out, *indices], {}))
-    tail = Block(arg_types=[INDEX])
-    em.add(Device["for"].build([main_end, upper], {"step": 1}, regions=[Region(tail)]))
-    scalar = em.nested(tail)
-    scalar.values[acc.var] = tail.args[0]
-    for loop_op in op.regions[0].block.ops:
-        if loop_op is acc.block:
-            bind_and_emit_body(loop_op, scalar, lambda b, e: lowerer.emit_ops(b, e))
-        else:
-            lowerer.emit(loop_op, scalar)
+
+    def scalar_tail(scalar, iv: SSAValue) -> None:
+        scalar.values[acc.var] = iv
+        for loop_op in op.regions[0].block.ops:
+            if loop_op is acc.block:
+                bind_and_emit_body(loop_op, scalar, lambda b, e: lowerer.emit_ops(b, e))
+            else:
+                lowerer.emit(loop_op, scalar)
+
+    em.loop(main_end, upper, 1, scalar_tail)
     return True
 
 

@@ -17,6 +17,7 @@ from xdsl.dialects.builtin import IndexType, VectorType
 from xdsl.ir import Block, Operation, Region, SSAValue
 
 from lamina.dialects.device import Device
+from lamina.lowering.device_emitter import emit_index_arith
 from lamina.dialects.loop import REDUCE
 from lamina.ir.types import numpy_dtype
 from lamina.targets.host import host_target
@@ -135,7 +136,7 @@ class VectorBody:
         name = op.name
         if op.results and op.results[0] in self.coef or (name.startswith("arith.") and op.results and isinstance(op.results[0].type, IndexType)):
             # Index arithmetic: evaluated with the loop variable at the vector's first lane.
-            em.add(op.clone(value_mapper=em.values))
+            emit_index_arith(op, em)
             return
         if name == "loop.load":
             ops = [em.values[o] for o in op.operands]
@@ -169,14 +170,12 @@ def max_stride_of(lowerer) -> int:
     return 2 if lowerer.target == "llvm" else 1
 
 
-def vector_loop(em, lower: SSAValue, upper: SSAValue, lanes: int) -> tuple[SSAValue, Block]:
-    """A device loop over the whole vectors of [lower, upper): (where the scalar tail starts, its body)."""
-    span = em.add(arith.SubiOp(upper, lower)).result
-    width = em.index(lanes)
-    main_end = em.add(arith.AddiOp(lower, em.add(arith.MuliOp(em.add(arith.DivSIOp(span, width)).result, width)).result)).result
-    main = Block(arg_types=[INDEX])
-    em.add(Device["for"].build([lower, main_end], {"step": lanes}, regions=[Region(main)]))
-    return main_end, main
+def vector_loop(em, lower: SSAValue, upper: SSAValue, lanes: int, emit_body) -> SSAValue:
+    """A device loop over the whole vectors of [lower, upper), its body emitted by
+    `emit_body(emitter, iv)`; returns where the scalar tail starts."""
+    main_end = em.whole_steps_end(lower, upper, lanes)
+    em.loop(lower, main_end, lanes, emit_body)
+    return main_end
 
 
 def try_vectorize(lowerer, op: Operation, em, lower: SSAValue, upper: SSAValue) -> bool:
@@ -199,15 +198,13 @@ def try_vectorize(lowerer, op: Operation, em, lower: SSAValue, upper: SSAValue) 
     lanes = host_target().vector_lanes(max(sizes))
     if lanes < 2:
         return False
-    main_end, main = vector_loop(em, lower, upper, lanes)
-    inner = em.nested(main)
-    inner.values[var] = main.args[0]
-    VectorBody(lowerer, em, var, main.args[0], lanes, coef, varying).emit_block(body, inner)
-    tail = Block(arg_types=[INDEX])
-    em.add(Device["for"].build([main_end, upper], {"step": 1}, regions=[Region(tail)]))
-    scalar = em.nested(tail)
-    scalar.values[var] = tail.args[0]
-    lowerer.emit_ops(body, scalar)
+
+    def vectors(inner, iv: SSAValue) -> None:
+        inner.values[var] = iv
+        VectorBody(lowerer, em, var, iv, lanes, coef, varying).emit_block(body, inner)
+
+    main_end = vector_loop(em, lower, upper, lanes, vectors)
+    em.loop(main_end, upper, 1, lambda scalar, iv: lowerer.emit_body_at(body, scalar, iv))
     return True
 
 

@@ -49,7 +49,8 @@ func.func @ew(%x: tensor<n x 20 x f32>) -> tensor<n x 19 x f32> {
 // -----
 
 // A local cache buffer with a static size lives on the stack; a fully unrolled reduction loop
-// becomes a step-6 loop holding six copies of the body.
+// of static extent becomes six copies of the body in place, and only the first, at k = 0,
+// stores the accumulator's initial zero (no guard: k is a constant in each copy).
 func.func @mm(%a: tensor<4x6xf32>, %b: tensor<6x5xf32>) -> tensor<4x5xf32> {
   %c = graph.matmul %a, %b : tensor<4x5xf32>
   func.return %c : tensor<4x5xf32>
@@ -64,10 +65,16 @@ schedule.sequence @mm () {
 // CPU-LABEL: func.func @mm(
 // CPU:         %[[CACHE:[0-9]+]] = device.alloca {shape = [6, 5], element = f32} : memref<6x5xf32>
 // CPU:         device.store %{{[0-9]+}}, %[[CACHE]]
-// CPU:         device.for %{{[0-9]+}}, %{{[0-9]+}} {step = 6}
-// CPU-COUNT-6:   device.load %[[CACHE]]
-// CPU-NOT:       device.load %[[CACHE]]
 // CPU:         device.for
+// CPU-NEXT:      device.for
+// CPU-NOT:         device.if
+// CPU:             %[[ZERO:[0-9]+]] = arith.constant 0.0 : f32
+// CPU-NEXT:        device.store %[[ZERO]], %2
+// CPU-NOT:         arith.constant 0.0 : f32
+// CPU-COUNT-6:     device.load %[[CACHE]]
+// CPU-NOT:         device.load %[[CACHE]]
+// CPU-NOT:         device.for
+// CPU:         func.return
 // CPU:         func.return
 
 // -----

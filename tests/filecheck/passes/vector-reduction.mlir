@@ -1,12 +1,12 @@
 // RUN: lamina-opt %s -p 'lower-graph-to-loop,default-schedule{threads=1}' | filecheck %s --check-prefix=SCHED
 // RUN: lamina-opt %s -p 'lower-graph-to-loop,default-schedule{threads=1},lower-loop-to-device' | filecheck %s --check-prefix=DEV
 // A sum along the contiguous last axis stays the innermost loop and is vectorized as a reduction:
-// four stack vectors accumulate independent partial results (a group of 32 columns per step,
+// four stack vectors accumulate independent partial results (groups of 32 columns per step,
 // then single vectors), one horizontal reduce folds them into the row's element, and a scalar
-// loop takes the 3 columns left over (35 = 32 + 3). A sum over the
+// loop takes the 3 columns left over (83 = 2 * 32 + 2 * 8 + 3). A sum over the
 // first axis keeps the reduction outside the contiguous spatial loop, which is vectorized instead.
 
-func.func @rows(%x: tensor<6 x 35 x f32>) -> tensor<6 x f32> {
+func.func @rows(%x: tensor<6 x 83 x f32>) -> tensor<6 x f32> {
   %s = graph.reduce_sum %x {axes = [1], keepdims = false} : tensor<6 x f32>
   func.return %s : tensor<6 x f32>
 }
