@@ -84,6 +84,7 @@ class FunctionState:
     symbols_ptr: ir.Value
     values: dict[SSAValue, ir.Value] = field(default_factory=dict)
     dims: dict[tuple, ir.Value] = field(default_factory=dict)
+    pointers: dict[tuple, ir.Value] = field(default_factory=dict)
 
 
 class LLVMEmitter:
@@ -205,15 +206,22 @@ class LLVMEmitter:
         return st.dims[key]
 
     def element_pointer(self, st: FunctionState, buf: SSAValue, indices) -> ir.Value:
-        t: BufferType = buf.type
+        """The element's address; one per (buffer, indices) in a basic block, the update of an
+        accumulator loading and storing the same one. Constant parts of the offset fold here
+        rather than in LLVM (unrolled tiles index their rows and vectors by constants)."""
         b = st.builder
+        base, index_values = self.v(st, buf), [self.v(st, idx) for idx in indices]
+        key = (b.block, base, *index_values)
+        if key in st.pointers:
+            return st.pointers[key]
+        t: BufferType = buf.type
         linear = None
-        for d, idx in zip(t.shape, indices):
-            i = self.v(st, idx)
-            linear = i if linear is None else b.add(b.mul(linear, self.dim_value(st, d), flags=("nsw",)), i, flags=("nsw",))
+        for d, i in zip(t.shape, index_values):
+            linear = i if linear is None else _add(b, _mul(b, linear, self.dim_value(st, d)), i)
         if linear is None:
             linear = ir.Constant(I64, 0)
-        return b.gep(self.v(st, buf), [linear], inbounds=True)
+        st.pointers[key] = pointer = b.gep(base, [linear], inbounds=True)
+        return pointer
 
     def op_device_load(self, op, st):
         ptr = self.element_pointer(st, op.operands[0], op.operands[1:])
@@ -546,6 +554,30 @@ class LLVMEmitter:
         from lamina.targets.llvm_scalar import emit_scalar
 
         st.values[op.results[0]] = emit_scalar(self, op, [self.v(st, o) for o in op.operands], st.builder)
+
+
+def _constant_int(x: ir.Value) -> int | None:
+    return x.constant if isinstance(x, ir.Constant) and isinstance(x.constant, int) else None
+
+
+def _mul(b: ir.IRBuilder, x: ir.Value, y: ir.Value) -> ir.Value:
+    cx, cy = _constant_int(x), _constant_int(y)
+    if cx is not None and cy is not None:
+        return ir.Constant(I64, cx * cy)
+    if cx == 1 or cy == 1:
+        return y if cx == 1 else x
+    if cx == 0 or cy == 0:
+        return ir.Constant(I64, 0)
+    return b.mul(x, y, flags=("nsw",))
+
+
+def _add(b: ir.IRBuilder, x: ir.Value, y: ir.Value) -> ir.Value:
+    cx, cy = _constant_int(x), _constant_int(y)
+    if cx is not None and cy is not None:
+        return ir.Constant(I64, cx + cy)
+    if cx == 0 or cy == 0:
+        return y if cx == 0 else x
+    return b.add(x, y, flags=("nsw",))
 
 
 def passed_values(op: Operation) -> list[SSAValue]:
