@@ -244,9 +244,10 @@ def row_factor(trip: int, limit: int, vectors: int) -> int:
     """The rows of a tile over a loop of `trip` iterations, by a cycle estimate per step of the
     reduction: a tile issues MR * vectors FMAs (two per cycle), loads MR + vectors operands
     (two per cycle) and takes at least MIN_STEP_CYCLES. A factor that does not divide leaves a
-    partial last tile, counted as two (unswitch-guards runs it row by row): a full-height tile
-    may still win over a small divisor (512 rows: 85 tiles of 6 and one of 2 beat 128 of 4),
-    since the full tiles get a guard-free body."""
+    partial last tile, counted as two: unswitch-guards gives it a copy unrolled for its row
+    count, but one row left runs alone and latency-bound, and the count is chosen at run time
+    for a batch. A full-height tile may still win over a small divisor (512 rows: 85 tiles of
+    6 and one of 2 beat 128 of 4), since the full tiles get a guard-free body."""
 
     def cycles(f: int) -> float:
         per_tile = max(f * vectors / 2, MIN_STEP_CYCLES, (f + vectors) / 2)

@@ -19,9 +19,11 @@ with those guards removed runs, otherwise the original body:
 
 In the partial tile's copy a guard on one split variable becomes that loop's bound, and the
 loop (no longer unrolled) moves outside the reduction loops right around it, so each remaining
-row keeps its accumulators in registers (`tighten`); other guards stay as they were. When the
-rows left depend on a symbolic size (a batch), the partial tile of an unrolled rows loop also
-gets one copy per row count from 2, each unrolled inside the reduction (`version_by_rows`).
+row keeps its accumulators in registers (`tighten`); other guards stay as they were. The
+partial tile of an unrolled rows loop also gets a copy per row count of 2 or more, unrolled
+inside the reduction (`version_by_rows`): every count when the rows left depend on a symbolic
+size (a batch), and the counts it takes when they follow from static extents (128 rows in
+tiles of 6: one copy, for 2 rows).
 
 Conditions handled: `cmpi slt|sle|sgt|sge` of affine index expressions (add, sub, multiply by
 a constant) and `andi` of such tests. A guard that is not of that form stays where it is.
@@ -29,6 +31,8 @@ a constant) and `andi` of such tests. A guard that is not of that form stays whe
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass, field
 
 from xdsl.context import Context
@@ -327,39 +331,79 @@ def tighten(emit: Emitter, guard: Operation, tests: list[tuple[Affine, str]]) ->
             lower = emit.add(arith.MaxSIOp(lower, bound))
     unrolled = loop.properties.pop("unroll", None)
     static = _static_bounds(loop)
-    by_rows = (
-        unrolled is not None and static is not None and static[0] == 0 and 3 <= static[1] <= MAX_ROW_VERSIONS
-        and lower is loop.operands[0] and any(_depends_on_size(atom) for form, _ in tests for atom in form.atoms)
-    )
+    counts: list[int] = []
+    others = True  # whether a count without its own copy may occur
+    if unrolled is not None and static is not None and static[0] == 0 and 3 <= static[1] <= MAX_ROW_VERSIONS and lower is loop.operands[0]:
+        if any(_depends_on_size(atom) for form, _ in tests for atom in form.atoms):
+            counts = list(range(2, static[1]))  # known only at run time: every count from 2
+        else:
+            partial = _static_row_counts(tests, static[1])
+            if partial is not None:
+                counts = [c for c in partial if c >= 2]
+                others = any(c < 2 for c in partial)
     label = loop.attr("label")
     loop.operands = [lower, upper]
     _inline_guard(guard)
     header = _hoist_over_reductions(loop)
-    if by_rows:
-        version_by_rows(emit, header, label, upper, static[1], unrolled)
+    if counts:
+        version_by_rows(emit, header, label, upper, counts, unrolled, others)
     return True
+
+
+# The most combinations of outer loop values a partial tile's row count is evaluated at.
+MAX_COUNT_SAMPLES = 4096
+
+
+def _loop_values(value: SSAValue) -> range | None:
+    """The values a loop variable of static bounds takes."""
+    if not isinstance(value, BlockArgument):
+        return None
+    loop = value.block.parent_op()
+    if loop is None or loop.name != "loop.for":
+        return None
+    lower, upper = (static_value(o) for o in loop.operands)
+    return None if lower is None or upper is None else range(lower, upper, loop.attr("step"))
+
+
+def _static_row_counts(tests: list[tuple[Affine, str]], full: int) -> list[int] | None:
+    """The row counts below `full` that the partial tile takes, when every term of its bound
+    is a loop variable of static bounds (a static extent: 128 rows in tiles of 6 leave one
+    tile of 2, which gets the one copy it needs); None when the terms are not known."""
+    atoms = list(dict.fromkeys(a for form, _ in tests for a in form.atoms))
+    ranges = [_loop_values(a) for a in atoms]
+    if any(r is None for r in ranges) or math.prod(len(r) for r in ranges) > MAX_COUNT_SAMPLES:
+        return None
+    counts = set()
+    for values in itertools.product(*ranges):
+        at = dict(zip(atoms, values))
+        count = full
+        for form, need in tests:
+            rest = form.const + sum(c * at[a] for a, c in form.atoms.items())
+            count = min(count, -rest + (1 if need == "max<=0" else 0))
+        counts.add(max(count, 0))
+    return sorted(c for c in counts if c < full)
 
 
 def _depends_on_size(value: SSAValue, depth: int = 0) -> bool:
     """Whether value is computed from a symbolic size: the row count of the partial tile is
-    then known only at run time (with static sizes it is one number, and the tile rarely pays
-    for five copies)."""
+    then known only at run time."""
     owner = value.owner
     if not isinstance(owner, Operation) or depth > 32:
         return False
     return owner.name == "loop.size" or (owner.name.startswith("arith.") and any(_depends_on_size(o, depth + 1) for o in owner.operands))
 
 
-def version_by_rows(emit: Emitter, subtree: Operation, label: str, count: SSAValue, full: int, unrolled) -> None:
+def version_by_rows(emit: Emitter, subtree: Operation, label: str, count: SSAValue, counts: list[int], unrolled, others_occur: bool = True) -> None:
     """The partial tile of an unrolled rows loop, once per row count: `subtree` (the rows loop
-    hoisted over the reductions) runs under `count == r` for r in 2..full-1 as a copy whose rows
-    loop is 0..r, unrolled again and back inside the reductions, so r rows keep r rows of
-    accumulators (2r FMA chains) instead of running one row at a time (2 chains, latency-bound:
-    a batch of 64 in tiles of 6 spent a fifth of its GEMM time on its last 4 rows). The
-    original stays for any other count (one row, or none)."""
+    hoisted over the reductions) runs under `count == r` for each r of `counts` (2 or more: one
+    row runs as fast in the original) as a copy whose rows loop is 0..r, unrolled again and
+    back inside the reductions, so r rows keep r rows of accumulators (2r FMA chains) instead
+    of running one row at a time (2 chains, latency-bound: a batch of 64 in tiles of 6 spent a
+    fifth of its GEMM time on its last 4 rows). The original stays for any other count, unless
+    `others_occur` is False (static extents whose every partial count has its copy)."""
     block = subtree.parent_block()
     others = None
-    for r in range(2, full):  # one row runs as fast in the original
+    for r in counts:
         copy = subtree.clone()
         suffix_labels(copy, f"_rows{r}")
         rows = next(op for op in copy.walk() if op.name == "loop.for" and op.attr("label") == f"{label}_rows{r}")
@@ -369,6 +413,10 @@ def version_by_rows(emit: Emitter, subtree: Operation, label: str, count: SSAVal
         block.insert_op_before(_if(emit.add(arith.CmpiOp(count, emit.const(r), "eq")), [copy]), subtree)
         outside = emit.add(arith.CmpiOp(count, emit.const(r), "ne"))
         others = outside if others is None else emit.add(arith.AndIOp(others, outside))
+    if not others_occur:
+        subtree.detach()
+        subtree.erase()
+        return
     after = subtree.next_op  # a body ends in its yield: there is always one
     subtree.detach()
     block.insert_op_before(_if(others, [subtree]), after)
