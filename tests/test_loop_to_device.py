@@ -8,7 +8,6 @@ from xdsl.dialects import arith, func, math
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp
 from xdsl.ir import Block, Region
 
-from lamina.dialects.loop import Loop
 from lamina.interpreter.loop import run_function as run_loop
 from lamina.ir.dims import parse_dim
 from lamina.ir.types import BufferType, f32

@@ -20,8 +20,8 @@ class Emitter:
     """Appends device ops to a block, remembering how loop values map to device values.
     Index arithmetic on constants folds as it is emitted, and a loop of static trip count 0 or
     1 is emitted as nothing or as its body: unrolled tiles over static extents otherwise leave
-    empty remainder loops and bound computations for LLVM to delete (a third of the IR text
-    of a batch-64 MLP was index arithmetic)."""
+    empty remainder loops and bound computations for LLVM to delete, at a cost in compile time
+    (the batch-64 MLP's LLVM IR went from 16,469 lines to 7,211 with this)."""
 
     block: Block
     values: dict[SSAValue, SSAValue]

@@ -16,12 +16,11 @@ size, possibly symbolic); `lamina.workspace` on the module records W for the run
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp, StringAttr
+from xdsl.dialects.builtin import ModuleOp, StringAttr
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 
@@ -33,7 +32,6 @@ from lamina.ir.types import BufferType, i1, u8, numpy_dtype
 from lamina.lowering.device_emitter import Emitter, emit_index_arith, static_index
 from lamina.runtime.memory_plan import BufferLife, MemoryPlan, plan_memory
 
-INDEX = IndexType()
 WORKSPACE_ATTR = "lamina.workspace"
 OUTPUTS_ATTR = "lamina.outputs"
 

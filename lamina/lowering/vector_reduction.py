@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import FloatAttr, IndexType
+from xdsl.dialects.builtin import FloatAttr
 from xdsl.ir import Block, Operation, Region, SSAValue
 
 from lamina.dialects.device import Device
@@ -31,7 +31,6 @@ from lamina.ir.types import is_float
 from lamina.lowering.vectorize import NotVectorizable, VectorBody, analyze, max_stride_of, vector_loop
 from lamina.targets.host import host_target
 
-INDEX = IndexType()
 # Vectors of partial results: a vector add takes 3-4 cycles and two issue per cycle, so one
 # accumulator would leave the loop waiting on its own chain.
 PARTIALS = 4

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 from xdsl.dialects import arith, math
 from xdsl.dialects.builtin import IndexType, VectorType
-from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.ir import Block, Operation, SSAValue
 
 from lamina.dialects.device import Device
-from lamina.lowering.device_emitter import emit_index_arith
 from lamina.dialects.loop import REDUCE
 from lamina.ir.types import numpy_dtype
+from lamina.lowering.device_emitter import emit_index_arith
 from lamina.targets.host import host_target
 
-INDEX = IndexType()
 
 
 # xDSL's definitions of these accept scalars only (comparisons yield i1, casts and select's
