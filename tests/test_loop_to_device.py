@@ -4,6 +4,8 @@ loops, a planned intermediate buffer and symbolic sizes."""
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from xdsl.dialects import arith, func, math
 from xdsl.dialects.builtin import FloatAttr, IntegerAttr, ModuleOp
 from xdsl.ir import Block, Region
@@ -117,6 +119,49 @@ def test_unrolled_reduction_of_static_extent(k, unroll):
         assert not any(op.name == "device.if" for op in lowered.walk())
         inits = [op for op in lowered.walk() if op.name == "arith.constant" and isinstance(op.value, FloatAttr) and op.value.value.data == 0.5]
         assert len(inits) == 1
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(
+    k=st.integers(0, 11),
+    cols=st.integers(1, 40),
+    unroll=st.integers(1, 5),
+    vectorize_cols=st.booleans(),
+    vectorize_k=st.booleans(),
+)
+def test_static_loops_lower_to_what_the_interpreter_computes(k, cols, unroll, vectorize_cols, vectorize_k):
+    """out[i, j] = init + sum_r a[i, r] * b[r, j] + c[j] over static extents with the reduction
+    unrolled or vectorized and the columns vectorized: whichever loops come out empty, of one
+    trip (emitted in place) or longer, the lowered code computes what the loop IR does."""
+    m = 2
+    types = [BufferType.of([m, k], f32), BufferType.of([k, cols], f32), BufferType.of([cols], f32), BufferType.of([m, cols], f32)]
+
+    def build(b, a, w, c, out):
+        with b.loop(b.index(0), b.index(m), kind="parallel") as i:
+            with b.loop(b.index(0), b.index(cols), kind="parallel", label="j") as j:
+                with b.loop(b.index(0), b.index(k), kind="reduction", label="r") as r:
+                    init, body = b.block("dot", [i, j, r], "SSR", [m, cols, k])
+                    with b.at(init):
+                        b.store(b.load(c, [init.args[1]]), out, [init.args[0], init.args[1]])
+                    b.finish(init)
+                    with b.at(body):
+                        bi, bj, bk = body.args
+                        prod = b.add(arith.MulfOp(b.load(a, [bi, bk]), b.load(w, [bk, bj]))).result
+                        b.store(b.add(arith.AddfOp(b.load(out, [bi, bj]), prod)).result, out, [bi, bj])
+                    b.finish(body)
+        loops = {op.attr("label"): op for op in b.insertion.walk() if op.name == "loop.for"}
+        if unroll > 1:
+            loops["r"].properties["unroll"] = IntegerAttr(unroll, 64)
+        if vectorize_k:
+            loops["r"].properties["vectorize"] = IntegerAttr(1, 1)
+        if vectorize_cols:
+            loops["j"].properties["vectorize"] = IntegerAttr(1, 1)
+
+    module = loop_function(types, 1, build)
+    rng = np.random.default_rng(k * 100 + cols)
+    inputs = [rng.standard_normal(shape).astype(np.float32) for shape in ((m, k), (k, cols), (cols,))]
+    np.testing.assert_allclose(run_loop(module, *inputs)[0], inputs[0] @ inputs[1] + inputs[2], rtol=1e-5, atol=1e-5)
+    compile_and_compare(module, [spec("a", (m, k)), spec("w", (k, cols)), spec("c", (cols,))], [spec("out", (m, cols))], [], inputs, threads=1)
 
 
 def test_matmul_reduction_with_intermediate_buffer_and_unroll():
