@@ -48,6 +48,24 @@ def compile_and_compare(module, specs_in, specs_out, symbols, inputs, threads=2)
     return module
 
 
+def matmul_nest(b, a, w, acc, m, n, k, init_value) -> dict:
+    """acc[i, j] = init_value(i, j) + sum_r a[i, r] * w[r, j], the init inside the reduction
+    loop; returns the loops by label (i, j, r)."""
+    with b.loop(b.index(0), b.index(m), kind="parallel", label="i") as i:
+        with b.loop(b.index(0), b.index(n), kind="parallel", label="j") as j:
+            with b.loop(b.index(0), b.index(k), kind="reduction", label="r") as r:
+                init, body = b.block("matmul", [i, j, r], "SSR", [m, n, k])
+                with b.at(init):
+                    b.store(init_value(init.args[0], init.args[1]), acc, [init.args[0], init.args[1]])
+                b.finish(init)
+                with b.at(body):
+                    bi, bj, bk = body.args
+                    prod = b.add(arith.MulfOp(b.load(a, [bi, bk]), b.load(w, [bk, bj]))).result
+                    b.store(b.add(arith.AddfOp(b.load(acc, [bi, bj]), prod)).result, acc, [bi, bj])
+                b.finish(body)
+    return {op.attr("label"): op for op in b.insertion.walk() if op.name == "loop.for" and op.attr("label") in ("i", "j", "r")}
+
+
 def spec(name, shape):
     return TensorSpec(name, np.dtype(np.float32), tuple(parse_dim(d) if isinstance(d, str) else d for d in shape))
 
@@ -92,20 +110,8 @@ def test_unrolled_reduction_of_static_extent(k, unroll):
     types = [BufferType.of([m, k], f32), BufferType.of([k, n], f32), BufferType.of([m, n], f32)]
 
     def build(b, a, w, out):
-        with b.loop(b.index(0), b.index(m), kind="parallel") as i:
-            with b.loop(b.index(0), b.index(n), kind="parallel") as j:
-                with b.loop(b.index(0), b.index(k), kind="reduction") as r:
-                    init, body = b.block("matmul", [i, j, r], "SSR", [m, n, k])
-                    with b.at(init):
-                        b.store(b.constant(0.5, f32), out, [init.args[0], init.args[1]])
-                    b.finish(init)
-                    with b.at(body):
-                        bi, bj, bk = body.args
-                        prod = b.add(arith.MulfOp(b.load(a, [bi, bk]), b.load(w, [bk, bj]))).result
-                        b.store(b.add(arith.AddfOp(b.load(out, [bi, bj]), prod)).result, out, [bi, bj])
-                    b.finish(body)
-        loop = next(op for op in b.insertion.walk() if op.name == "loop.for" and op.attr("kind") == "reduction")
-        loop.properties["unroll"] = IntegerAttr(unroll, 64)
+        loops = matmul_nest(b, a, w, out, m, n, k, lambda i, j: b.constant(0.5, f32))
+        loops["r"].properties["unroll"] = IntegerAttr(unroll, 64)
 
     module = loop_function(types, 1, build)
     rng = np.random.default_rng(k * 10 + unroll)
@@ -137,19 +143,7 @@ def test_static_loops_lower_to_what_the_interpreter_computes(k, cols, unroll, ve
     types = [BufferType.of([m, k], f32), BufferType.of([k, cols], f32), BufferType.of([cols], f32), BufferType.of([m, cols], f32)]
 
     def build(b, a, w, c, out):
-        with b.loop(b.index(0), b.index(m), kind="parallel") as i:
-            with b.loop(b.index(0), b.index(cols), kind="parallel", label="j") as j:
-                with b.loop(b.index(0), b.index(k), kind="reduction", label="r") as r:
-                    init, body = b.block("dot", [i, j, r], "SSR", [m, cols, k])
-                    with b.at(init):
-                        b.store(b.load(c, [init.args[1]]), out, [init.args[0], init.args[1]])
-                    b.finish(init)
-                    with b.at(body):
-                        bi, bj, bk = body.args
-                        prod = b.add(arith.MulfOp(b.load(a, [bi, bk]), b.load(w, [bk, bj]))).result
-                        b.store(b.add(arith.AddfOp(b.load(out, [bi, bj]), prod)).result, out, [bi, bj])
-                    b.finish(body)
-        loops = {op.attr("label"): op for op in b.insertion.walk() if op.name == "loop.for"}
+        loops = matmul_nest(b, a, w, out, m, cols, k, lambda i, j: b.load(c, [j]))
         if unroll > 1:
             loops["r"].properties["unroll"] = IntegerAttr(unroll, 64)
         if vectorize_k:
@@ -170,18 +164,7 @@ def test_matmul_reduction_with_intermediate_buffer_and_unroll():
 
     def build(b, a, w, out):
         tmp = b.alloc(BufferType.of([m, n], f32))
-        with b.loop(b.index(0), b.index(m), kind="parallel") as i:
-            with b.loop(b.index(0), b.index(n), kind="parallel") as j:
-                with b.loop(b.index(0), b.index(k), kind="reduction") as r:
-                    init, body = b.block("matmul", [i, j, r], "SSR", [m, n, k])
-                    with b.at(init):
-                        b.store(b.constant(0.0, f32), tmp, [init.args[0], init.args[1]])
-                    b.finish(init)
-                    with b.at(body):
-                        bi, bj, bk = body.args
-                        prod = b.add(arith.MulfOp(b.load(a, [bi, bk]), b.load(w, [bk, bj]))).result
-                        b.store(b.add(arith.AddfOp(b.load(tmp, [bi, bj]), prod)).result, tmp, [bi, bj])
-                    b.finish(body)
+        reduction = matmul_nest(b, a, w, tmp, m, n, k, lambda i, j: b.constant(0.0, f32))["r"]
         with b.loop(b.index(0), b.index(m), kind="parallel") as i:
             with b.loop(b.index(0), b.index(n), kind="parallel") as j:
                 init, body = b.block("relu", [i, j], "SS", [m, n])
@@ -190,8 +173,7 @@ def test_matmul_reduction_with_intermediate_buffer_and_unroll():
                     v = b.load(tmp, [body.args[0], body.args[1]])
                     b.store(b.add(arith.MaximumfOp(v, b.constant(0.0, f32))).result, out, [body.args[0], body.args[1]])
                 b.finish(body)
-        loops = [op for op in b.insertion.walk() if op.name == "loop.for" and op.attr("kind") == "reduction"]
-        loops[0].properties["unroll"] = IntegerAttr(3, 64)
+        reduction.properties["unroll"] = IntegerAttr(3, 64)
 
     module = loop_function(types, 1, build)
     rng = np.random.default_rng(1)

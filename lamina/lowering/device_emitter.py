@@ -11,6 +11,7 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 
 from lamina.dialects.device import Device
 from lamina.ir.dims import Dim
+from lamina.passes.schedule.nest import static_value
 
 INDEX = IndexType()
 
@@ -46,7 +47,7 @@ class Emitter:
         return self.constants[value]
 
     def addi(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        x, y = static_index(a), static_index(b)
+        x, y = static_value(a), static_value(b)
         if x is not None and y is not None:
             return self.index(x + y)
         if x == 0 or y == 0:
@@ -54,13 +55,13 @@ class Emitter:
         return self.add(arith.AddiOp(a, b)).result
 
     def subi(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        x, y = static_index(a), static_index(b)
+        x, y = static_value(a), static_value(b)
         if x is not None and y is not None:
             return self.index(x - y)
         return a if y == 0 else self.add(arith.SubiOp(a, b)).result
 
     def muli(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        x, y = static_index(a), static_index(b)
+        x, y = static_value(a), static_value(b)
         if x is not None and y is not None:
             return self.index(x * y)
         if x == 1 or y == 1:
@@ -68,7 +69,7 @@ class Emitter:
         return self.add(arith.MuliOp(a, b)).result
 
     def divsi(self, a: SSAValue, b: SSAValue) -> SSAValue:
-        x, y = static_index(a), static_index(b)
+        x, y = static_value(a), static_value(b)
         if x is not None and y:
             quotient = abs(x) // abs(y)  # arith.divsi truncates toward zero
             return self.index(quotient if (x < 0) == (y < 0) else -quotient)
@@ -76,7 +77,7 @@ class Emitter:
 
     def whole_steps_end(self, lower: SSAValue, upper: SSAValue, chunk: int) -> SSAValue:
         """lower + the whole multiples of `chunk` in [lower, upper)."""
-        first, end = static_index(lower), static_index(upper)
+        first, end = static_value(lower), static_value(upper)
         if first is not None and end is not None:
             return self.index(first + max(0, end - first) // chunk * chunk)
         width = self.index(chunk)
@@ -85,7 +86,7 @@ class Emitter:
     def loop(self, lower: SSAValue, upper: SSAValue, step: int, emit_body: Callable[[Emitter, SSAValue], None], kind: str = "for") -> None:
         """A device loop over [lower, upper) by `step` whose body `emit_body(emitter, iv)`
         emits; a serial loop of static trip count 0 or 1 is nothing or the body in place."""
-        first, end = static_index(lower), static_index(upper)
+        first, end = static_value(lower), static_value(upper)
         if kind == "for" and first is not None and end is not None:
             trips = max(0, -(-(end - first) // step))
             if trips == 0:
@@ -109,13 +110,6 @@ class Emitter:
                 term = self.muli(term, self.symbols[s])
             total = term if total is None else self.addi(total, term)
         return total if total is not None else self.index(0)
-
-
-def static_index(value: SSAValue) -> int | None:
-    owner = value.owner
-    if isinstance(owner, arith.ConstantOp) and isinstance(owner.result.type, IndexType):
-        return owner.value.value.data
-    return None
 
 
 _FOLDED = {"arith.addi": Emitter.addi, "arith.subi": Emitter.subi, "arith.muli": Emitter.muli}

@@ -29,7 +29,8 @@ from lamina.dialects.loop import REDUCE
 from lamina.ir.diagnostics import LaminaError, error_at
 from lamina.ir.dims import Dim, dim_product, parse_dim
 from lamina.ir.types import BufferType, i1, u8, numpy_dtype
-from lamina.lowering.device_emitter import Emitter, emit_index_arith, static_index
+from lamina.lowering.device_emitter import Emitter, emit_index_arith
+from lamina.passes.schedule.nest import static_value
 from lamina.runtime.memory_plan import BufferLife, MemoryPlan, plan_memory
 
 WORKSPACE_ATTR = "lamina.workspace"
@@ -46,10 +47,10 @@ def inline_block(op: Operation, em: Emitter, emit_ops) -> None:
             em.values[a] = b
     if any(o.name != "loop.yield" for o in init.ops):
         reduce_iters = [b for b, k in zip(bindings, op.attr("iter_kinds")) if k == REDUCE]
-        if any(static_index(r) not in (0, None) for r in reduce_iters):
+        if any(static_value(r) not in (0, None) for r in reduce_iters):
             emit_ops(body, em)  # an unrolled copy past the first: the init ran in the first
             return
-        reduce_iters = [r for r in reduce_iters if static_index(r) is None]
+        reduce_iters = [r for r in reduce_iters if static_value(r) is None]
         if reduce_iters:
             zero = em.index(0)
             cond = None
