@@ -332,7 +332,7 @@ def tighten(emit: Emitter, guard: Operation, tests: list[tuple[Affine, str]]) ->
     unrolled = loop.properties.pop("unroll", None)
     static = _static_bounds(loop)
     counts: list[int] = []
-    others = True  # whether a count without its own copy may occur
+    uncopied_counts = True  # whether a count without its own copy may occur
     if unrolled is not None and static is not None and static[0] == 0 and 3 <= static[1] <= MAX_ROW_VERSIONS and lower is loop.operands[0]:
         if any(_depends_on_size(atom) for form, _ in tests for atom in form.atoms):
             counts = list(range(2, static[1]))  # known only at run time: every count from 2
@@ -340,13 +340,13 @@ def tighten(emit: Emitter, guard: Operation, tests: list[tuple[Affine, str]]) ->
             partial = _static_row_counts(tests, static[1])
             if partial is not None:
                 counts = [c for c in partial if c >= 2]
-                others = any(c < 2 for c in partial)
+                uncopied_counts = any(c < 2 for c in partial)
     label = loop.attr("label")
     loop.operands = [lower, upper]
     _inline_guard(guard)
     header = _hoist_over_reductions(loop)
     if counts:
-        version_by_rows(emit, header, label, upper, counts, unrolled, others)
+        version_by_rows(emit, header, label, upper, counts, unrolled, uncopied_counts)
     return True
 
 
@@ -411,8 +411,9 @@ def version_by_rows(emit: Emitter, subtree: Operation, label: str, count: SSAVal
         rows.properties["unroll"] = type(unrolled)(r, unrolled.type)
         _sink_under_reductions(rows)
         block.insert_op_before(_if(emit.add(arith.CmpiOp(count, emit.const(r), "eq")), [copy]), subtree)
-        outside = emit.add(arith.CmpiOp(count, emit.const(r), "ne"))
-        others = outside if others is None else emit.add(arith.AndIOp(others, outside))
+        if others_occur:
+            outside = emit.add(arith.CmpiOp(count, emit.const(r), "ne"))
+            others = outside if others is None else emit.add(arith.AndIOp(others, outside))
     if not others_occur:
         subtree.detach()
         subtree.erase()
