@@ -229,8 +229,8 @@ class Schedule:
     def parallel(self, loop: LoopRV) -> None:
         self._apply("parallel", [loop.value])
 
-    def vectorize(self, loop: LoopRV) -> None:
-        self._apply("vectorize", [loop.value])
+    def vectorize(self, loop: LoopRV, lanes: int | None = None) -> None:
+        self._apply("vectorize", [loop.value], {"lanes": lanes})
 
     def unroll(self, loop: LoopRV, factor: int | IntRV | None = None) -> None:
         if isinstance(factor, IntRV):

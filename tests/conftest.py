@@ -4,8 +4,28 @@ programs for long exploratory runs (combine with LAMINA_DIFF_EXAMPLES=2000)."""
 
 import os
 
+import pytest
 from hypothesis import settings
+
+from lamina.targets.host import VECTOR_BITS_VARIABLE, detected_host
 
 settings.register_profile("default", derandomize=True)
 settings.register_profile("fuzz", derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+@pytest.fixture
+def avx2_vectors(monkeypatch):
+    """Compile as for 8-float vectors (AVX2), for tests that assert a schedule planned at that
+    width; a host with wider vectors compiles as one without them."""
+    if detected_host().vector_bits < 256:
+        pytest.skip("the host has no 256-bit vectors")
+    monkeypatch.setenv(VECTOR_BITS_VARIABLE, "256")
+
+
+@pytest.fixture
+def avx512_vectors(monkeypatch):
+    """Compile for 16-float vectors; skipped on a host without AVX-512."""
+    if detected_host().vector_bits < 512:
+        pytest.skip("the host has no 512-bit vectors")
+    monkeypatch.setenv(VECTOR_BITS_VARIABLE, "512")

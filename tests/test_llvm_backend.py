@@ -1,9 +1,13 @@
 """The LLVM backend: host-tuned optimisation (vector code), JIT calls, and a linked .so."""
 
 import ctypes
+import dataclasses
 
 import numpy as np
+import pytest
 
+import lamina.targets.host as host_module
+from lamina.ir.diagnostics import LaminaError
 from lamina.targets.host import host_target
 from lamina.targets.linker import link_shared
 from lamina.targets.llvm_backend import JitModule, emit_object
@@ -58,3 +62,31 @@ def test_object_links_into_a_loadable_shared_library(tmp_path):
     y = np.zeros(5, dtype=np.float32)
     SAXPY_FN(ctypes.cast(lib.saxpy, ctypes.c_void_p).value)(x.ctypes.data, y.ctypes.data, 0.5, 5)
     np.testing.assert_allclose(y, 1.5)
+
+
+def test_vector_bits_variable_narrows_the_target_and_its_instruction_sets(monkeypatch):
+    wide = dataclasses.replace(host_module.detected_host(), vector_bits=512, features="+avx2,+avx512f,+avx512vl,+fma,-sse4a")
+    monkeypatch.setattr(host_module, "detected_host", lambda: wide)
+    monkeypatch.setenv("LAMINA_VECTOR_BITS", "256")
+    narrowed = host_module.host_target()
+    assert narrowed.vector_lanes(4) == 8
+    assert narrowed.features == "+avx2,-avx512f,-avx512vl,+fma,-sse4a"
+    monkeypatch.setenv("LAMINA_VECTOR_BITS", "128")
+    assert host_module.host_target().features == "-avx2,-avx512f,-avx512vl,-fma,-sse4a"
+    monkeypatch.setenv("LAMINA_VECTOR_BITS", "512")
+    assert host_module.host_target() == wide
+
+
+@pytest.mark.parametrize("value, message", [("300", "expected 128, 256 or 512"), ("wide", "expected 128, 256 or 512"), ("1024", "expected 128, 256 or 512")])
+def test_vector_bits_variable_rejects_what_it_cannot_mean(monkeypatch, value, message):
+    monkeypatch.setenv("LAMINA_VECTOR_BITS", value)
+    with pytest.raises(LaminaError, match=f"LAMINA_VECTOR_BITS='{value}': {message}"):
+        host_target()
+
+
+def test_vector_bits_variable_cannot_widen_the_host(monkeypatch):
+    narrow = dataclasses.replace(host_module.detected_host(), vector_bits=256, cpu="haswell")
+    monkeypatch.setattr(host_module, "detected_host", lambda: narrow)
+    monkeypatch.setenv("LAMINA_VECTOR_BITS", "512")
+    with pytest.raises(LaminaError, match=r"LAMINA_VECTOR_BITS=512: this CPU \(haswell\) has 256-bit vectors at most"):
+        host_module.host_target()

@@ -16,6 +16,9 @@ from lamina.interpreter.graph import run_function as run_graph
 from lamina.ir.printer import nested_text, print_module
 from lamina.passes.schedule.nest import enclosing_loops
 
+# The tiles asserted here are planned for 8-float vectors; tests of wider ones ask for them.
+pytestmark = pytest.mark.usefixtures("avx2_vectors")
+
 
 def scheduled_module(text: str, threads: int = 2):
     module = to_graph_module(text)
@@ -329,14 +332,48 @@ DEPTHWISE = """func.func @main(%x: tensor<1 x 32 x 20 x 20 x f32>, %w: tensor<32
 }"""
 
 
-def test_depthwise_conv_is_split_over_threads_by_channels():
-    """Every input of a depthwise conv is indexed by the channel (the tile's rows): the channel
-    tiles are the outermost loop, the one run across threads, so no two threads read the same
-    input rows."""
-    module = scheduled_module(DEPTHWISE, threads=2)
+def depthwise_tile_loops(threads: int = 2) -> dict[str, object]:
+    module = scheduled_module(DEPTHWISE, threads=threads)
     conv = next(op for op in module.walk() if op.name == "loop.block" and op.attr("label") == "conv2d")
-    outermost = enclosing_loops(conv)[0]
-    assert outermost.attr("label") == "o_0" and outermost.attr("kind") == "parallel", [l.attr("label") for l in enclosing_loops(conv)]
+    return {loop.attr("label"): loop for loop in enclosing_loops(conv)}
+
+
+def test_depthwise_conv_tiles_output_rows_that_share_each_weight():
+    """No loop of a depthwise conv reuses an input vector (each input row belongs to one channel
+    and one output row). Its tile unrolls output rows, which share each broadcast weight, not
+    channels, which broadcast one weight each. The channels stay whole and outermost, the loop
+    run across threads, so no two threads read the same input rows. The vectors take the whole
+    widened row (20 -> 24 columns, 3 vectors), and 2 rows make 6 accumulators."""
+    loops = depthwise_tile_loops()
+    labels = list(loops)
+    assert labels[0] == "o" and loops["o"].attr("kind") == "parallel", labels
+    assert loops["oy_1"].attr("unroll") == 2 and labels.index("oy_1") > labels.index("kx"), labels
+    assert loops["ox"].attr("vectorize") and loops["ox"].attr("lanes") is None and labels[-1] == "ox", labels
+    assert "memref<1x32x22x26xf32>" in print_module(scheduled_module(DEPTHWISE)), "the input padded by 1 and widened by 4 columns"
+
+
+def test_depthwise_conv_vectors_stay_8_floats_wide_on_avx512(avx512_vectors):
+    """Its vectors load off the alignment (each kernel column shifts the row by one float): on
+    AVX-512 they stay 8 floats wide, so fewer of those loads cross a cache line, and the row is
+    widened to whole vectors of 8 (24), not of 16 (32)."""
+    loops = depthwise_tile_loops()
+    assert loops["ox"].attr("vectorize") and loops["ox"].attr("lanes") == 8
+    assert loops["oy_1"].attr("unroll") == 2
+    ir = print_module(scheduled_module(DEPTHWISE))
+    assert "memref<1x32x22x26xf32>" in ir and "memref<1x32x22x34xf32>" not in ir
+    # The init and the fused epilogue run on the same 8-float vectors as the tile.
+    assert ir.count("lanes = 8") >= 2
+
+
+@pytest.mark.parametrize("target", ["llvm", "c"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_depthwise_conv_in_8_float_vectors_computes_the_conv_on_avx512(avx512_vectors, target, threads):
+    x, w, bias = rand(1, 32, 20, 20), rand(32, 1, 3, 3, seed=1), rand(32, seed=2)
+    text = DEPTHWISE.replace("%w: tensor<32 x 1 x 3 x 3 x f32>", "%w: tensor<32 x 1 x 3 x 3 x f32>, %bias: tensor<32 x f32>")
+    text = text.replace("graph.conv2d %x, %w {", "graph.conv2d %x, %w, %bias {")
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    want = sum(xp[:, :, ky : ky + 20, kx : kx + 20] * w[None, :, 0, ky, kx, None, None] for ky in range(3) for kx in range(3)) + bias[None, :, None, None]
+    np.testing.assert_allclose(lamina.compile(text, target=target, threads=threads)(x, w, bias)[0], want, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("target", ["llvm", "c"])

@@ -152,6 +152,7 @@ TABLE = [
             Attr("label", "str", default="", doc="the loop's handle for schedules"),
             Attr("unroll", "int", default=None, doc="unroll factor requested of code generation"),
             Attr("vectorize", "bool", default=False),
+            Attr("lanes", "int", default=None, doc="vector lanes when vectorized; none: the target's widest"),
             Attr("thread", "str", default=None, choices=THREAD_AXES, doc="GPU thread axis bound to this loop"),
         ),
         regions=(Region("body", "one index argument: the loop variable"),),

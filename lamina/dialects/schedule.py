@@ -157,7 +157,13 @@ TABLE = [
         summary="split each loop of a perfect chain by its size and move the inner loops inside: outer loops, then inner",
     ),
     OpRow("parallel", (_loop(),), (), summary="run a loop's iterations across threads (checked independent)"),
-    OpRow("vectorize", (_loop(),), (), summary="vectorize an innermost loop (checked independent)"),
+    OpRow(
+        "vectorize",
+        (_loop(),),
+        (),
+        (Attr("lanes", "int", default=None, doc="vector lanes; none: the target's widest"),),
+        summary="vectorize an innermost loop (checked independent)",
+    ),
     OpRow(
         "unroll",
         (_loop(), Operand("dynamic_factor", "index", optional=True)),

@@ -208,7 +208,7 @@ def schedule_function(fn: func.FuncOp, vectorize: bool, threads: int) -> func.Fu
     with sch.without_copies():
         for label, tiled in tiles:
             if tiled.anchor is not None:
-                tiled_labels.update(fuse_epilogue(sch, label, tiled.anchor, lanes))
+                tiled_labels.update(fuse_epilogue(sch, label, tiled.anchor, tiled.lanes))
     for label, tiled in tiles:
         if not tiled.parallel:
             serialize(top_level(sch.runner.state.block_named(label, sch.sequence)))

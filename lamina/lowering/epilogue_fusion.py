@@ -56,9 +56,10 @@ def sole_reader(buffer: SSAValue, producer: Operation) -> Operation | None:
     return reader
 
 
-def fuse_epilogue(sch: Schedule, block_label: str, anchor: LoopRV, lanes: int) -> list[str]:
+def fuse_epilogue(sch: Schedule, block_label: str, anchor: LoopRV, lanes: int | None = None) -> list[str]:
     """Merge the elementwise chain after the block labelled `block_label` and compute it under
-    `anchor`; returns the labels of the blocks now inside the tile."""
+    `anchor`, vectorized in the tile's `lanes` (None: the target's widest); returns the labels
+    of the blocks now inside the tile."""
     producer = sch.runner.state.block_named(block_label, sch.sequence)
     out = _output(producer)
     if out is None:
@@ -85,7 +86,7 @@ def fuse_epilogue(sch: Schedule, block_label: str, anchor: LoopRV, lanes: int) -
     loops = sch.get_loops(sch.get_block(head_label))
     if loops:
         try:
-            sch.vectorize(loops[-1])
+            sch.vectorize(loops[-1], lanes)
         except LaminaError:
             pass  # the epilogue stays scalar; it is still computed inside the tile
     return [head_label]

@@ -57,6 +57,16 @@ CHANNEL_ACCUMULATORS = 8
 BLOCK_K = 2048
 BLOCK_ROW_TILES = 128
 UNBLOCKED_PANEL_BYTES = 4 << 20
+# A tile whose vector loads no other row reuses (a depthwise conv) loads a vector per multiply-add,
+# most of them off the alignment (the kernel's columns shift the row by one element). It takes
+# vectors of at most 8 floats: on AVX-512 (Zen 4) every unaligned 16-float load crosses a cache
+# line and half the 8-float ones do. It takes its whole output row as its vectors when that is at
+# most UNSHARED_ROW_VECTORS, and 8 accumulators. Measured on 64 channels at 56x56, one thread:
+# 8 rows x 8 floats 0.070-0.076 ms; with 16 floats (rows widened to 64) 2 rows x 4 vectors
+# 0.10-0.13 ms, 4 x 2 0.12-0.16, 3 x 4 and 6 x 2 (12 accumulators) 0.17-0.21, and the tile along
+# the channels that a GEMM-like plan chose (6 x 2) 0.23-0.26; onnxruntime 0.09-0.13.
+UNSHARED_MAX_LANES = 8
+UNSHARED_ROW_VECTORS = 4
 # The widest register tile row: more unrolled rows only add broadcasts per vector load.
 MAX_ROWS = 8
 # The fewest cycles one reduction step of a tile takes: the FMA latency (4-5 on AVX2 cores) and
@@ -75,6 +85,7 @@ class TilePlan:
     nr: int
     channel: bool = False  # the vectors run along an axis other than the output's last
     rows_with: int = -1  # a loop fused with the rows loop (outside it) before the rows split
+    lanes: int | None = None  # vectors narrower than the target's widest
 
 
 def _coefficient(value: SSAValue, arg: SSAValue) -> int | None:
@@ -142,6 +153,18 @@ def _vector_operand_iterators(body, vector: int, written: set[SSAValue], channel
     return touching
 
 
+def _broadcast_operand_iterators(body, vector: int, written: set[SSAValue]) -> set[int]:
+    """The iterators that the loads broadcast across the vector loop (those not using it,
+    accumulators aside) depend on."""
+    iters = list(body.args)
+    found: set[int] = set()
+    for op, indices in _accesses(body):
+        if op.name != "loop.load" or op.operands[0] in written or any(depends_on(ix, iters[vector]) for ix in indices):
+            continue
+        found.update(k for k, arg in enumerate(iters) if any(depends_on(ix, arg) for ix in indices))
+    return found
+
+
 def _is_constant_buffer(buffer: SSAValue) -> bool:
     return isinstance(buffer.owner, Operation) and buffer.owner.name == "loop.const"
 
@@ -207,18 +230,24 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
             vector, touching_vector = channel
         else:
             fused_rows = 0
-    if touching_vector is None:
+    if touching_vector is None or trips[vector] is None:
         return None
-    if trips[vector] is None or trips[vector] < lanes:
-        return None
-    nr = next((lanes * m for m in (2, 3, 1) if trips[vector] % (lanes * m) == 0), 0)
-    if nr == 0:
-        nr = trips[vector] if trips[vector] <= 4 * lanes else lanes
-    vectors = -(-nr // lanes)
-    accumulators = CHANNEL_ACCUMULATORS if vector != spatial[-1] else ACCUMULATOR_REGISTERS
-    limit = max(1, min(MAX_ROWS, accumulators // vectors))
     others = [i for i in spatial if i != vector and (trips[i] is None or trips[i] > 1)]
     reusing = [i for i in others if i not in touching_vector]
+    # No loop reuses a vector load (a depthwise conv: every input row belongs to one channel and
+    # one output row): each multiply-add loads its own vector, so rows only hide latency.
+    unshared = not reusing and vector == spatial[-1]
+    narrow = unshared and lanes > UNSHARED_MAX_LANES
+    if narrow:
+        lanes = UNSHARED_MAX_LANES
+    if trips[vector] < lanes:
+        return None
+    nr = next((lanes * m for m in (2, 3, 1) if trips[vector] % (lanes * m) == 0), 0)
+    if nr == 0 or unshared and trips[vector] <= UNSHARED_ROW_VECTORS * lanes:
+        nr = trips[vector] if trips[vector] <= 4 * lanes else lanes
+    vectors = -(-nr // lanes)
+    accumulators = CHANNEL_ACCUMULATORS if vector != spatial[-1] or unshared else ACCUMULATOR_REGISTERS
+    limit = max(1, min(MAX_ROWS, accumulators // vectors))
     # Rows that reuse each vector load: a static loop first (the longest), then one of symbolic
     # extent (a batch); loops the vector operand depends on only when nothing else is left.
     static_reusing = [i for i in reusing if trips[i] is not None]
@@ -232,12 +261,17 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
         mr = row_factor(trips[rows] * (trips[rows_with] if rows_with >= 0 else 1), limit, vectors)
     elif static_reusing or not symbolic_reusing:
         pool = static_reusing or touching
+        if unshared:
+            # Rows the other operands do not depend on share their broadcasts (a depthwise
+            # conv's output rows share each weight; its channels would each broadcast their own).
+            broadcast = _broadcast_operand_iterators(body, vector, written)
+            pool = [i for i in pool if i not in broadcast] or pool
         if pool:
             rows = max(pool, key=lambda i: (trips[i], i))
             mr = row_factor(trips[rows], limit, vectors)
     else:
         rows, mr = symbolic_reusing[-1], limit
-    return TilePlan(block.attr("label"), spatial, reduce, rows, vector, mr, nr, vector != spatial[-1], rows_with)
+    return TilePlan(block.attr("label"), spatial, reduce, rows, vector, mr, nr, vector != spatial[-1], rows_with, lanes if narrow else None)
 
 
 def row_factor(trip: int, limit: int, vectors: int) -> int:
@@ -260,6 +294,7 @@ def row_factor(trip: int, limit: int, vectors: int) -> int:
 class Tiled:
     parallel: bool  # a loop of the nest runs across threads
     anchor: LoopRV | None  # the innermost loop outside the reduction: one tile per iteration
+    lanes: int | None = None  # the tile's vectors, when narrower than the target's widest
 
 
 def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: int, parallel: bool) -> Tiled:
@@ -339,10 +374,10 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
         init = sch.decompose_reduction(block, slices)
     init_loops = sch.get_loops(init)
     if init_loops:
-        sch.vectorize(init_loops[-1])
+        sch.vectorize(init_loops[-1], plan.lanes)
     if len(inner) == 2:
         sch.unroll(inner[0])
-    sch.vectorize(v_inner)
+    sch.vectorize(v_inner, plan.lanes)
     if plan.nr < trips[plan.vector]:
         pack_vector_operand(sch.runner.block(block.value, sch.sequence), plan.vector, plan.nr)
     if blocks:
@@ -354,10 +389,10 @@ def apply_tile(sch: Schedule, plan: TilePlan, trips: list[int | None], threads: 
     # positions (measured: 3x3 conv 64 channels at 56x56 with bias and ReLU, 3.16 -> 2.97 ms).
     anchor = (outer[-1] if outer else None) if slices is None and not plan.channel else None
     if not (parallel and outer):
-        return Tiled(False, anchor)
+        return Tiled(False, anchor, plan.lanes)
     # Every spatial loop is parallel by kind; the outermost one runs across threads.
     fused, count = fuse_for_threads(sch, outer, outer_trips, threads)
-    return Tiled(True, fused if count == len(outer) and anchor is not None else anchor)
+    return Tiled(True, fused if count == len(outer) and anchor is not None else anchor, plan.lanes)
 
 
 def rows_select_every_input(block: Operation, rows: int) -> bool:

@@ -28,8 +28,7 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from lamina.dialects.device import Device
 from lamina.dialects.loop import REDUCE
 from lamina.ir.types import is_float
-from lamina.lowering.vectorize import NotVectorizable, VectorBody, analyze, max_stride_of, vector_loop
-from lamina.targets.host import host_target
+from lamina.lowering.vectorize import NotVectorizable, VectorBody, analyze, loop_lanes, max_stride_of, vector_loop
 
 # Vectors of partial results: a vector add takes 3-4 cycles and two issue per cycle, so one
 # accumulator would leave the loop waiting on its own chain.
@@ -155,7 +154,7 @@ def try_vectorize_reduction(lowerer, op: Operation, em, lower: SSAValue, upper: 
             raise NotVectorizable("the accumulator's indices depend on the loop")
     except NotVectorizable:
         return False
-    lanes = host_target().vector_lanes(max(sizes))
+    lanes = loop_lanes(op, max(sizes))
     if lanes < 2:
         return False
     element = acc.combine.results[0].type

@@ -177,6 +177,12 @@ def vector_loop(em, lower: SSAValue, upper: SSAValue, lanes: int, emit_body) -> 
     return main_end
 
 
+def loop_lanes(loop: Operation, element_bytes: int) -> int:
+    """The lanes a vectorized loop's vectors take: the loop's own `lanes`, or the target's widest
+    vector of its widest element."""
+    return loop.attr("lanes") or host_target().vector_lanes(element_bytes)
+
+
 def try_vectorize(lowerer, op: Operation, em, lower: SSAValue, upper: SSAValue) -> bool:
     if op.attr("step") != 1:
         return False
@@ -194,7 +200,7 @@ def try_vectorize(lowerer, op: Operation, em, lower: SSAValue, upper: SSAValue) 
         return False
     if not sizes:
         return False
-    lanes = host_target().vector_lanes(max(sizes))
+    lanes = loop_lanes(op, max(sizes))
     if lanes < 2:
         return False
 
@@ -207,4 +213,4 @@ def try_vectorize(lowerer, op: Operation, em, lower: SSAValue, upper: SSAValue) 
     return True
 
 
-__all__ = ["NotVectorizable", "VectorBody", "analyze", "max_stride_of", "try_vectorize", "vector_loop", "math"]
+__all__ = ["NotVectorizable", "VectorBody", "analyze", "loop_lanes", "max_stride_of", "try_vectorize", "vector_loop", "math"]

@@ -3,11 +3,14 @@ cache sizes the default schedules size their tiles from."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from dataclasses import dataclass
 
 import llvmlite.binding as llvm
+
+from lamina.ir.diagnostics import LaminaError
 
 
 @functools.cache
@@ -50,8 +53,40 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-@functools.cache
+# Compiling as for a host with narrower vectors (LAMINA_VECTOR_BITS=256 on an AVX-512 machine)
+# turns off the wider instruction sets too, so LLVM's own vectorizer matches: a schedule or IR
+# written for one machine reproduces on another, and tests that read the generated IR pin it.
+VECTOR_BITS_VARIABLE = "LAMINA_VECTOR_BITS"
+_WIDER_FEATURES = {256: ("avx512",), 128: ("avx512", "avx", "fma", "f16c")}
+
+
 def host_target() -> HostTarget:
+    """The compiling machine, with its vectors narrowed to LAMINA_VECTOR_BITS when that is set."""
+    host = detected_host()
+    requested = os.environ.get(VECTOR_BITS_VARIABLE, "").strip()
+    if not requested:
+        return host
+    if requested not in ("128", "256", "512"):
+        raise LaminaError(f"{VECTOR_BITS_VARIABLE}={requested!r}: expected 128, 256 or 512")
+    bits = int(requested)
+    if bits > host.vector_bits:
+        raise LaminaError(f"{VECTOR_BITS_VARIABLE}={bits}: this CPU ({host.cpu}) has {host.vector_bits}-bit vectors at most")
+    if bits == host.vector_bits:
+        return host
+    return dataclasses.replace(host, vector_bits=bits, features=_without(host.features, _WIDER_FEATURES[bits]))
+
+
+def _without(features: str, prefixes: tuple[str, ...]) -> str:
+    flags = []
+    for flag in features.split(","):
+        if flag.startswith("+") and flag[1:].startswith(prefixes):
+            flag = "-" + flag[1:]
+        flags.append(flag)
+    return ",".join(flags)
+
+
+@functools.cache
+def detected_host() -> HostTarget:
     initialize_llvm()
     features = llvm.get_host_cpu_features()
     if features.get("avx512f"):

@@ -23,15 +23,22 @@ def parallel(loop: Operation, at: Operation) -> None:
     loop.properties["kind"] = StringAttr("parallel")
 
 
-def vectorize(loop: Operation, at: Operation) -> None:
+def vectorize(loop: Operation, lanes: int | None, at: Operation) -> None:
     """A reduction loop vectorizes as a reduction: the lanes hold partial results, folded once at
     the end (a float sum is reassociated). Code generation does that where the loop's block
-    updates one accumulator from loads contiguous along the loop, and runs it serially otherwise."""
+    updates one accumulator from loads contiguous along the loop, and runs it serially otherwise.
+    `lanes` (a power of two) narrows the vectors below the target's widest."""
     if loops_under(loop):
         raise error_at(at, f"cannot vectorize '{loop.attr('label')}': it is not an innermost loop")
+    if lanes is not None and (lanes < 2 or lanes & (lanes - 1)):
+        raise error_at(at, f"cannot vectorize '{loop.attr('label')}' in {lanes} lanes: the lanes must be a power of two, at least 2")
     if loop.attr("kind") != "reduction":
         _independent(loop, "vectorize", at)
     loop.properties["vectorize"] = IntegerAttr(1, 1)
+    if lanes is None:
+        loop.properties.pop("lanes", None)
+    else:
+        loop.properties["lanes"] = IntegerAttr(lanes, 64)
 
 
 def unroll(loop: Operation, factor: int | None, at: Operation) -> None:

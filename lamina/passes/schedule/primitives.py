@@ -95,7 +95,7 @@ def _parallel(r: Runner, op) -> list[Handle]:
 
 
 def _vectorize(r: Runner, op) -> list[Handle]:
-    annotate.vectorize(r.loop(op.operands[0], op), op)
+    annotate.vectorize(r.loop(op.operands[0], op), op.attr("lanes"), op)
     return []
 
 
