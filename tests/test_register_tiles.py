@@ -393,3 +393,36 @@ def test_matmul_rows_stay_inside_the_spatial_loops():
     block = next(op for op in module.walk() if op.name == "loop.block" and op.attr("label") == "matmul")
     labels = [l.attr("label") for l in enclosing_loops(block)]
     assert labels[0] == "i0_i_0_fused", labels
+
+
+def matmul_tile_loops(text: str, label: str = "matmul_full") -> dict[str, object]:
+    module = scheduled_module(text, threads=1)
+    block = next(op for op in module.walk() if op.name == "loop.block" and op.attr("label") == label)
+    return {loop.attr("label"): loop for loop in enclosing_loops(block)}
+
+
+@pytest.mark.parametrize("n", [10, 12, 15])
+def test_rows_shorter_than_the_widest_vector_take_narrower_ones_on_avx512(avx512_vectors, n):
+    """A classifier's 10 outputs are fewer than one 16-float vector: the tile takes vectors of 8
+    (one, and a tail) rather than none, which left the plain schedule gathering B's columns."""
+    loops = matmul_tile_loops(matmul_text(64, 256, n))
+    assert loops["j_full"].attr("vectorize") and loops["j_full"].attr("lanes") == 8, list(loops)
+    assert loops["i_1_full"].attr("unroll") == 6
+    # The accumulators' copies in and out of the tile take the same vectors.
+    ir = print_module(scheduled_module(matmul_text(64, 256, n), threads=1))
+    assert ir.count('lanes = 8') == ir.count('vectorize = true')
+
+
+def test_rows_of_8_floats_or_more_keep_the_widest_vectors_at_256_bits():
+    """At 8-float vectors the same matmul already fills them: no narrowing, no lanes recorded."""
+    loops = matmul_tile_loops(matmul_text(64, 256, 10))
+    assert loops["j_full"].attr("vectorize") and loops["j_full"].attr("lanes") is None
+    assert "lanes = " not in print_module(scheduled_module(matmul_text(64, 256, 10), threads=1))
+
+
+@pytest.mark.parametrize("target", ["llvm", "c"])
+@pytest.mark.parametrize("n", [10, 12])
+def test_narrow_vector_tile_computes_the_product_on_avx512(avx512_vectors, target, n):
+    model = lamina.compile(matmul_text("n", 256, n, epilogue=True), target=target, threads=2)
+    a, b, c = rand(37, 256), rand(256, n, seed=1), rand(n, seed=2)
+    np.testing.assert_allclose(model(a, b, c)[0], np.maximum(a @ b + c, 0), rtol=1e-4, atol=1e-3)

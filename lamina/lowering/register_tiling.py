@@ -66,6 +66,10 @@ UNBLOCKED_PANEL_BYTES = 4 << 20
 # 0.10-0.13 ms, 4 x 2 0.12-0.16, 3 x 4 and 6 x 2 (12 accumulators) 0.17-0.21, and the tile along
 # the channels that a GEMM-like plan chose (6 x 2) 0.23-0.26; onnxruntime 0.09-0.13.
 UNSHARED_MAX_LANES = 8
+# The narrowest vectors a tile takes below the target's widest. A tile of a matmul with 10 output
+# columns in vectors of 8 (and a 2-column tail) beat the plain schedule, which reduces along k with
+# B's columns gathered (mlp-b64's last layer on AVX-512).
+NARROW_LANES = 8
 UNSHARED_ROW_VECTORS = 4
 # The widest register tile row: more unrolled rows only add broadcasts per vector load.
 MAX_ROWS = 8
@@ -237,9 +241,14 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
     # No loop reuses a vector load (a depthwise conv: every input row belongs to one channel and
     # one output row): each multiply-add loads its own vector, so rows only hide latency.
     unshared = not reusing and vector == spatial[-1]
-    narrow = unshared and lanes > UNSHARED_MAX_LANES
+    narrow_to = UNSHARED_MAX_LANES if unshared else lanes
+    if trips[vector] < narrow_to:
+        # A row shorter than the widest vector (a classifier's 10 outputs on AVX-512) takes
+        # the narrower vectors it fills, down to NARROW_LANES.
+        narrow_to = 1 << (trips[vector].bit_length() - 1)
+    narrow = lanes > narrow_to >= NARROW_LANES
     if narrow:
-        lanes = UNSHARED_MAX_LANES
+        lanes = narrow_to
     if trips[vector] < lanes:
         return None
     nr = next((lanes * m for m in (2, 3, 1) if trips[vector] % (lanes * m) == 0), 0)
