@@ -51,8 +51,8 @@ def relu_pad_conv(c, h, w, pads, shared=False, mode="constant", value=0.0):
     return parse_module(text)
 
 
-def scheduled(module):
-    for p in parse_pipeline_spec(SCHEDULED):
+def scheduled(module, threads: int = 1):
+    for p in parse_pipeline_spec(SCHEDULED.replace("threads=1", f"threads={threads}")):
         p.apply(Context(), module)
     return module
 
@@ -134,6 +134,81 @@ func.func @main(%x: tensor<1x{c}x{h}x{w}xf32>, %k: tensor<2x{c}x2x2xf32>) -> {ou
     p = np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)), constant_values=value).astype(np.float64)
     ref = sum(np.einsum("oc,nchw->nohw", k[:, :, ky, kx], p[:, :, ky : ky + ph - 1, kx : kx + pw - 1]) for ky in range(2) for kx in range(2))
     np.testing.assert_allclose(want, ref, rtol=1e-4, atol=1e-4)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 5), st.integers(2, 7), st.integers(2, 19), st.tuples(*[st.integers(0, 2)] * 4).filter(any), st.sampled_from([0.0, -2.0]), st.sampled_from([1, 2]))
+def test_pad_of_an_argument_read_one_channel_per_iteration_moves_into_that_loop(c, h, w, pads, value, threads):
+    """A depthwise conv reads channel o of the padded argument in iteration o of its outermost
+    loop and nowhere else: the pad runs there, one channel's border and interior rows at the
+    start of each iteration, on the thread that reads them, and no pad nest is left before it.
+    The result is the same bit for bit, and numpy's."""
+    t, l, b, r = pads
+    ph, pw = h + t + b, w + l + r
+    padded, out = f"tensor<1x{c}x{ph}x{pw}xf32>", f"tensor<1x{c}x{ph - 2}x{pw - 2}xf32>"
+    if ph < 3 or pw < 3:
+        return
+    module = scheduled(parse_module(f"""
+func.func @main(%x: tensor<1x{c}x{h}x{w}xf32>, %k: tensor<{c}x1x3x3xf32>) -> {out} {{
+  %p = graph.pad %x {{pads = [0, 0, {t}, {l}, 0, 0, {b}, {r}], value = {value}}} : {padded}
+  %y = graph.conv2d %p, %k {{groups = {c}}} : {out}
+  func.return %y : {out}
+}}
+"""), threads)
+    after = absorbed(module)
+    fn = next(iter(after.ops))
+    tops = [op.attr("label") for op in fn.body.block.ops if op.name == "loop.for"]
+    if tops[-1] == "o":
+        # The channels are the outermost loop (with one channel, or fused with the rows for
+        # the threads, they are not, and the pad stays split before the conv).
+        assert not any(label.startswith("pad") for label in tops), tops
+        channel_loop = next(op for op in fn.body.block.ops if op.name == "loop.for")
+        inside = [op.attr("label") for op in channel_loop.regions[0].block.ops if op.name == "loop.for"]
+        assert inside[-2] == "pad_interior_rows" and inside[0].startswith("pad_border"), inside
+    else:
+        assert tops[:2] == ["pad_border_d0", "pad_interior_rows"], tops
+    rng = np.random.default_rng(c * 100 + h * 10 + w)
+    x = rng.standard_normal((1, c, h, w)).astype(np.float32)
+    k = rng.standard_normal((c, 1, 3, 3)).astype(np.float32)
+    want = compile_function(module).run([x, k])[0]
+    np.testing.assert_array_equal(compile_function(after).run([x, k])[0], want)
+    p = np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)), constant_values=value).astype(np.float64)
+    ref = sum(p[:, :, ky : ky + ph - 2, kx : kx + pw - 2] * k[None, :, 0, ky, kx, None, None] for ky in range(3) for kx in range(3))
+    np.testing.assert_allclose(want, ref, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_depthwise_conv_of_an_argument_pads_each_channel_where_it_reads_it(threads):
+    """The benchmark's shape (64 channels, 56 x 56): the channel loop is outermost, the pad runs
+    inside it, and only the conv's nest is left."""
+    module = scheduled(parse_module("""
+func.func @main(%x: tensor<1x64x56x56xf32>, %k: tensor<64x1x3x3xf32>) -> tensor<1x64x56x56xf32> {
+  %p = graph.pad %x {pads = [0, 0, 1, 1, 0, 0, 1, 1]} : tensor<1x64x58x58xf32>
+  %y = graph.conv2d %p, %k {groups = 64} : tensor<1x64x56x56xf32>
+  func.return %y : tensor<1x64x56x56xf32>
+}
+"""), threads)
+    fn = next(iter(absorbed(module).ops))
+    tops = [op for op in fn.body.block.ops if op.name == "loop.for"]
+    assert [op.attr("label") for op in tops] == ["o"]
+    assert tops[0].attr("kind") == ("parallel" if threads > 1 else "serial")
+    inside = [op.attr("label") for op in tops[0].regions[0].block.ops if op.name == "loop.for"]
+    assert inside[:5] == ["pad_border_b0_d2", "pad_border_b1_d2", "pad_border_b2_d2", "pad_border_b3_d2", "pad_interior_rows"], inside
+
+
+def test_pad_read_across_channels_stays_a_nest_of_its_own():
+    """A conv reading every channel in each iteration of its outer loop cannot take one
+    channel's pad per iteration: the pad stays split before it."""
+    module = scheduled(parse_module("""
+func.func @main(%x: tensor<1x3x6x6xf32>, %k: tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  %p = graph.pad %x {pads = [0, 0, 1, 1, 0, 0, 1, 1]} : tensor<1x3x8x8xf32>
+  %y = graph.conv2d %p, %k : tensor<1x4x6x6xf32>
+  func.return %y : tensor<1x4x6x6xf32>
+}
+"""), 2)
+    fn = next(iter(absorbed(module).ops))
+    tops = [op.attr("label") for op in fn.body.block.ops if op.name == "loop.for"]
+    assert tops[:2] == ["pad_border_d0", "pad_interior_rows"], tops
 
 
 def test_returned_pad_is_split_not_absorbed():

@@ -17,6 +17,13 @@ The pass runs after the schedule (it changes indices, not loops), so every decis
 schedule made for the nests around still holds; the vectorized producer stores rows at an
 offset of `low` elements, still contiguous.
 
+A pad whose source stays (a model input) is copied, border and interior, in nests of its own
+(split_pad), except when its only reader is a nest whose outermost loop reads one channel of P
+per iteration, that loop's own (a depthwise conv): then each iteration pads its channel first
+(pad_per_channel), on the thread that reads it, while the rows are still in its cache, and
+the copy needs no parallel region of its own (at two threads the copy had taken about as long
+as the conv, 64 x 56 x 56).
+
 A pad block is recognised by its body, as the `pad(access, value)` lowering writes it: one load
 of X at `d - low` per axis (clamped or not: a clamp changes only masked indices), guarded by a
 conjunction of `d - low >= 0` and `d - low < size` that holds every check a side with padding
@@ -32,14 +39,15 @@ from math import prod
 from xdsl.context import Context
 from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp, StringAttr
-from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.ir import Block, BlockArgument, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 
 from lamina.dialects.loop import SPATIAL, Loop
 from lamina.ir.arith_predicates import CMPI_PREDICATES
 from lamina.passes.loop.simplify_indices import index_range
 from lamina.passes.schedule.blocks import is_intermediate, nest_index, readers, writers
-from lamina.passes.schedule.nest import blocks_under, body_ops, loop_var, terminate, top_level
+from lamina.passes.schedule.analysis import IndexAnalysis
+from lamina.passes.schedule.nest import blocks_under, body_ops, loop_var, static_value, terminate, top_level
 
 INDEX = IndexType()
 # A border row at least this long is written with vector stores.
@@ -188,11 +196,12 @@ def _loop(lo: int, hi: int, label: str) -> tuple[list[Operation], Operation]:
     return [lower, upper, loop], loop
 
 
-def _border_nest(pad: PadCopy, boxes: list[list[tuple[int, int]]], lead: int, label: str) -> list[Operation]:
+def _border_nest(pad: PadCopy, boxes: list[list[tuple[int, int]]], lead: int, label: str, fixed: list[SSAValue] | None = None) -> list[Operation]:
     """One serial nest writing the fill over `boxes` of P: loops over the `lead` leading axes
     (whole in every box) shared, one sub-nest per box inside. Sharing them keeps the box
     loops from being innermost: LLVM fully unrolled a channel loop around each border row's
-    memset, and the backend took a second per pad to schedule the result."""
+    memset, and the backend took a second per pad to schedule the result. With `fixed`, the
+    leading axes take those indices instead of loops (one channel's border)."""
     shape = list(pad.padded.type.shape)
     ops: list[Operation] = []
     lead_loops: list[Operation] = []
@@ -204,11 +213,11 @@ def _border_nest(pad: PadCopy, boxes: list[list[tuple[int, int]]], lead: int, la
         else:
             ops.extend(made)
 
-    for k in range(lead):
+    for k in range(lead if fixed is None else 0):
         made, loop = _loop(0, shape[k], f"{label}_d{k}")
         place(made)
         lead_loops.append(loop)
-    shared = [loop_var(loop) for loop in lead_loops]
+    shared = [loop_var(loop) for loop in lead_loops] if fixed is None else fixed
     for n, box in enumerate(boxes):
         made = [_loop(*box[k], f"{label}_b{n}_d{k}") for k in range(lead, len(shape))]
         for (_, above), (inner_ops, _) in zip(made, made[1:]):
@@ -265,22 +274,25 @@ def absorb(pad: PadCopy) -> None:
     alloc.parent_block().erase_op(alloc)
 
 
-def _interior_copy(pad: PadCopy, label: str, kind: str) -> list[Operation]:
+def _interior_copy(pad: PadCopy, label: str, kind: str, fixed: list[SSAValue] | None = None) -> list[Operation]:
     """`P[i + low] = X[i]` over X's shape: its rows (every axis but the last, as one loop of
-    `kind`) outside, the last axis vectorized inside."""
+    `kind`) outside, the last axis vectorized inside. With `fixed`, the leading axes take those
+    indices (one channel's rows)."""
     shape = list(pad.source.type.shape)
+    lead = 0 if fixed is None else len(fixed)
     ops: list[Operation] = []
-    rows_made, rows_loop = _loop(0, prod(shape[:-1]), f"{label}_rows")
+    rows_made, rows_loop = _loop(0, prod(shape[lead:-1]), f"{label}_rows")
     rows_loop.properties["kind"] = StringAttr(kind)
     ops.extend(rows_made)
     row_body = rows_loop.regions[0].block
     indices, rest = [], loop_var(rows_loop)
-    for k in range(len(shape) - 2, -1, -1):  # the row number in X's shape, last axis fastest
+    for k in range(len(shape) - 2, lead - 1, -1):  # the row number in X's shape, last axis fastest
         size = arith.ConstantOp(IntegerAttr(shape[k], INDEX))
         index, quotient = arith.RemUIOp(rest, size.result), arith.DivUIOp(rest, size.result)
         row_body.add_ops([size, index, quotient])
         indices.insert(0, index.result)
         rest = quotient.result
+    indices = list(fixed or []) + indices
     made, inner = _loop(0, shape[-1], f"{label}_d{len(shape) - 1}")
     inner.properties["vectorize"] = IntegerAttr(1, 1)
     row_body.add_ops(made)
@@ -307,6 +319,99 @@ def split_pad(pad: PadCopy) -> None:
     _keep_border(pad, _interior_copy(pad, f"{pad.block.attr('label')}_interior", kind))
 
 
+def _unit_affine(value: SSAValue, analysis: IndexAnalysis) -> dict[int, int] | None:
+    """value as {id(loop variable): coefficient} plus a constant under key 0, following block
+    bindings, +, -, * by a constant and division by 1; None for anything else."""
+    bound = analysis.binding_of(value)
+    if bound is not None:
+        return _unit_affine(bound, analysis)
+    const = static_value(value)
+    if const is not None:
+        return {0: const}
+    if isinstance(value, BlockArgument) and value.block.parent_op() is not None and value.block.parent_op().name == "loop.for":
+        return {id(value): 1}
+    owner = value.owner
+    if isinstance(owner, (arith.AddiOp, arith.SubiOp)):
+        a, b = (_unit_affine(v, analysis) for v in owner.operands)
+        if a is None or b is None:
+            return None
+        sign = 1 if isinstance(owner, arith.AddiOp) else -1
+        return {k: a.get(k, 0) + sign * b.get(k, 0) for k in a.keys() | b.keys()}
+    if isinstance(owner, arith.MuliOp):
+        a, b = (_unit_affine(v, analysis) for v in owner.operands)
+        if a is None or b is None:
+            return None
+        if set(a) <= {0}:
+            return {k: a.get(0, 0) * c for k, c in b.items()}
+        if set(b) <= {0}:
+            return {k: b.get(0, 0) * c for k, c in a.items()}
+        return None
+    if isinstance(owner, (arith.FloorDivSIOp, arith.DivSIOp, arith.DivUIOp)) and static_value(owner.operands[1]) == 1:
+        return _unit_affine(owner.operands[0], analysis)
+    return None
+
+
+def _always_zero(var_id: int, loops: dict[int, Operation]) -> bool:
+    loop = loops.get(var_id)
+    return loop is not None and static_value(loop.operands[0]) == 0 and static_value(loop.operands[1]) == 1
+
+
+def channel_loop(pad: PadCopy, fn: func.FuncOp) -> Operation | None:
+    """The loop a kept source's pad can run inside, one channel per iteration: the outermost loop
+    of P's only reading nest, when P is (1, C, padded axes...), every load of P there reads channel
+    `the loop's variable` (clamps aside: they change only masked indices), the loop stays within
+    the C channels, and nothing writes X between the pad's nest and that one."""
+    shape = list(pad.padded.type.shape)
+    if len(shape) < 3 or shape[0] != 1 or pad.low[:2] != [0, 0] or pad.high[:2] != [0, 0]:
+        return None
+    pad_top = top_level(pad.block)
+    if blocks_under(pad_top) != [pad.block] or writers(fn, pad.padded) != [pad.block]:
+        return None
+    tops = {id(top_level(r)): top_level(r) for r in readers(fn, pad.padded)}
+    if len(tops) != 1:
+        return None
+    (reader,) = tops.values()
+    if reader.name != "loop.for" or reader.attr("step") != 1:
+        return None
+    lower, upper = static_value(reader.operands[0]), static_value(reader.operands[1])
+    if lower is None or upper is None or lower < 0 or upper > shape[1]:
+        return None
+    first, last = nest_index(pad.block), nest_index(reader)
+    if any(first <= nest_index(w) <= last for w in writers(fn, pad.source)):
+        return None
+    var = loop_var(reader)
+    loops = {id(loop_var(op)): op for op in reader.walk() if op.name == "loop.for"}
+    analysis = IndexAnalysis()
+    for use in pad.padded.uses:
+        op = use.operation
+        if op.name != "loop.load" or use.index != 0:
+            continue
+        form = _unit_affine(_unclamped(op.operands[2], shape[1]), analysis)
+        if form is None or form.get(0, 0) != 0 or form.get(id(var)) != 1:
+            return None
+        if any(c and k not in (0, id(var)) and not _always_zero(k, loops) for k, c in form.items()):
+            return None
+    return reader
+
+
+def pad_per_channel(pad: PadCopy, loop: Operation) -> None:
+    """The pad's nest moved to the start of `loop`'s body, restricted to the channel of each
+    iteration: that channel's border, then its interior rows. The copy runs on the thread that
+    reads it, right before it does, and in the same parallel region."""
+    body = loop.regions[0].block
+    zero = arith.ConstantOp(IntegerAttr(0, INDEX))
+    fixed = [zero.result, loop_var(loop)]
+    label = pad.block.attr("label")
+    boxes = [box for box in border_boxes(list(pad.padded.type.shape), pad.low, pad.high)]
+    ops = [zero, *_border_nest(pad, boxes, 2, f"{label}_border", fixed), *_interior_copy(pad, f"{label}_interior", "serial", fixed)]
+    if body.first_op is None:
+        body.add_ops(ops)
+    else:
+        body.insert_ops_before(ops, body.first_op)
+    top = top_level(pad.block)
+    top.parent_block().erase_op(top)
+
+
 def absorb_pads(fn: func.FuncOp) -> int:
     count = 0
     for top in list(fn.body.block.ops):
@@ -319,6 +424,8 @@ def absorb_pads(fn: func.FuncOp) -> int:
         if absorbable(pad, fn):
             absorb(pad)
             count += 1
+        elif (reader := channel_loop(pad, fn)) is not None:
+            pad_per_channel(pad, reader)
         elif len(pad.source.type.shape) >= 2:
             split_pad(pad)
     return count

@@ -65,3 +65,28 @@ func.func @argument(%x: tensor<1x2x4x4xf32>, %w: tensor<2x2x3x3xf32>) -> tensor<
 // CHECK-NEXT:          loop.store %[[V]],
 // CHECK:         loop.block {{.*}} {label = "conv2d"
 // CHECK:         func.return
+
+// A depthwise conv reads channel o of the padded argument only in iteration o of its outermost
+// loop: the pad moves there, each iteration filling its channel's border (the top and bottom
+// rows, the left and right columns) and copying its channel's interior rows before the conv reads
+// them, and no pad nest is left before the conv's.
+func.func @depthwise_argument(%x: tensor<1x3x4x12xf32>, %w: tensor<3x1x3x3xf32>) -> tensor<1x3x4x12xf32> {
+  %p = graph.pad %x {pads = [0, 0, 1, 1, 0, 0, 1, 1]} : tensor<1x3x6x14xf32>
+  %y = graph.conv2d %p, %w {groups = 3} : tensor<1x3x4x12xf32>
+  func.return %y : tensor<1x3x4x12xf32>
+}
+
+// CHECK-LABEL: func.func @depthwise_argument
+// CHECK-NOT:     label = "pad
+// CHECK:         loop.for %{{[0-9]+}}, %{{[0-9]+}} {label = "o"} (%[[O:[0-9]+]]: index) {
+// CHECK-NEXT:      %[[ZERO:[0-9]+]] = arith.constant 0 : index
+// CHECK:           loop.for {{.*}} {label = "pad_border_b0_d2"}
+// CHECK:               loop.block %[[ZERO]], %[[O]], {{.*}} {label = "pad_border", iter_kinds = "SSSS", domain = [1, 3, 6, 14]}
+// CHECK:           loop.for {{.*}} {label = "pad_border_b3_d2"}
+// CHECK:           loop.for {{.*}} {label = "pad_interior_rows"}
+// CHECK:             loop.for {{.*}} {label = "pad_interior_d3", vectorize = true}
+// CHECK:               loop.block %[[ZERO]], %[[O]], {{.*}} {label = "pad_interior", iter_kinds = "SSSS", domain = [1, 3, 4, 12]}
+// CHECK:                 loop.load %0,
+// CHECK:           loop.for {{.*}} {label = "b"}
+// CHECK:               loop.block {{.*}} {label = "conv2d_init"
+// CHECK:         func.return
