@@ -66,11 +66,12 @@ UNBLOCKED_PANEL_BYTES = 4 << 20
 # 0.10-0.13 ms, 4 x 2 0.12-0.16, 3 x 4 and 6 x 2 (12 accumulators) 0.17-0.21, and the tile along
 # the channels that a GEMM-like plan chose (6 x 2) 0.23-0.26; onnxruntime 0.09-0.13.
 UNSHARED_MAX_LANES = 8
+UNSHARED_ROW_VECTORS = 4
+UNSHARED_ACCUMULATORS = 8
 # The narrowest vectors a tile takes below the target's widest. A tile of a matmul with 10 output
 # columns in vectors of 8 (and a 2-column tail) beat the plain schedule, which reduces along k with
 # B's columns gathered (mlp-b64's last layer on AVX-512).
 NARROW_LANES = 8
-UNSHARED_ROW_VECTORS = 4
 # The widest register tile row: more unrolled rows only add broadcasts per vector load.
 MAX_ROWS = 8
 # The fewest cycles one reduction step of a tile takes: the FMA latency (4-5 on AVX2 cores) and
@@ -255,7 +256,7 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
     if nr == 0 or unshared and trips[vector] <= UNSHARED_ROW_VECTORS * lanes:
         nr = trips[vector] if trips[vector] <= 4 * lanes else lanes
     vectors = -(-nr // lanes)
-    accumulators = CHANNEL_ACCUMULATORS if vector != spatial[-1] or unshared else ACCUMULATOR_REGISTERS
+    accumulators = CHANNEL_ACCUMULATORS if vector != spatial[-1] else UNSHARED_ACCUMULATORS if unshared else ACCUMULATOR_REGISTERS
     limit = max(1, min(MAX_ROWS, accumulators // vectors))
     # Rows that reuse each vector load: a static loop first (the longest), then one of symbolic
     # extent (a batch); loops the vector operand depends on only when nothing else is left.

@@ -402,7 +402,7 @@ def pad_per_channel(pad: PadCopy, loop: Operation) -> None:
     zero = arith.ConstantOp(IntegerAttr(0, INDEX))
     fixed = [zero.result, loop_var(loop)]
     label = pad.block.attr("label")
-    boxes = [box for box in border_boxes(list(pad.padded.type.shape), pad.low, pad.high)]
+    boxes = border_boxes(list(pad.padded.type.shape), pad.low, pad.high)
     ops = [zero, *_border_nest(pad, boxes, 2, f"{label}_border", fixed), *_interior_copy(pad, f"{label}_interior", "serial", fixed)]
     if body.first_op is None:
         body.add_ops(ops)
