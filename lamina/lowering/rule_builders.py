@@ -77,7 +77,11 @@ def conv2d(view: OpView) -> str:
     groups = a["groups"]
     o, cg = view.operand_types[1].shape[0], view.operand_types[1].shape[1]
     og = o // groups
-    channel = "c" if groups == 1 else f"(o / {og}) * {cg} + c"
+    if groups == 1:
+        channel = "c"
+    else:  # written plainly for one output channel per group: later analyses see `o + c`
+        group = "o" if og == 1 else f"(o / {og})"
+        channel = f"{group} + c" if cg == 1 else f"{group} * {cg} + c"
     window = f"x[b, {channel}, oy * {sh} + ky * {dh} - {pt}, ox * {sw} + kx * {dw} - {pl}]"
     rule = f"out[b, o, oy, ox] += pad({window}, 0) * weight[o, c, ky, kx]"
     if len(view.operand_types) == 3:

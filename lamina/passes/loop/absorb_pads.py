@@ -39,7 +39,7 @@ from math import prod
 from xdsl.context import Context
 from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp, StringAttr
-from xdsl.ir import Block, BlockArgument, Operation, Region, SSAValue
+from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 
 from lamina.dialects.loop import SPATIAL, Loop
@@ -319,38 +319,6 @@ def split_pad(pad: PadCopy) -> None:
     _keep_border(pad, _interior_copy(pad, f"{pad.block.attr('label')}_interior", kind))
 
 
-def _unit_affine(value: SSAValue, analysis: IndexAnalysis) -> dict[int, int] | None:
-    """value as {id(loop variable): coefficient} plus a constant under key 0, following block
-    bindings, +, -, * by a constant and division by 1; None for anything else."""
-    bound = analysis.binding_of(value)
-    if bound is not None:
-        return _unit_affine(bound, analysis)
-    const = static_value(value)
-    if const is not None:
-        return {0: const}
-    if isinstance(value, BlockArgument) and value.block.parent_op() is not None and value.block.parent_op().name == "loop.for":
-        return {id(value): 1}
-    owner = value.owner
-    if isinstance(owner, (arith.AddiOp, arith.SubiOp)):
-        a, b = (_unit_affine(v, analysis) for v in owner.operands)
-        if a is None or b is None:
-            return None
-        sign = 1 if isinstance(owner, arith.AddiOp) else -1
-        return {k: a.get(k, 0) + sign * b.get(k, 0) for k in a.keys() | b.keys()}
-    if isinstance(owner, arith.MuliOp):
-        a, b = (_unit_affine(v, analysis) for v in owner.operands)
-        if a is None or b is None:
-            return None
-        if set(a) <= {0}:
-            return {k: a.get(0, 0) * c for k, c in b.items()}
-        if set(b) <= {0}:
-            return {k: b.get(0, 0) * c for k, c in a.items()}
-        return None
-    if isinstance(owner, (arith.FloorDivSIOp, arith.DivSIOp, arith.DivUIOp)) and static_value(owner.operands[1]) == 1:
-        return _unit_affine(owner.operands[0], analysis)
-    return None
-
-
 def _always_zero(var_id: int, loops: dict[int, Operation]) -> bool:
     loop = loops.get(var_id)
     return loop is not None and static_value(loop.operands[0]) == 0 and static_value(loop.operands[1]) == 1
@@ -386,10 +354,10 @@ def channel_loop(pad: PadCopy, fn: func.FuncOp) -> Operation | None:
         op = use.operation
         if op.name != "loop.load" or use.index != 0:
             continue
-        form = _unit_affine(_unclamped(op.operands[2], shape[1]), analysis)
-        if form is None or form.get(0, 0) != 0 or form.get(id(var)) != 1:
+        form = analysis.affine(_unclamped(op.operands[2], shape[1]))
+        if form.const != 0 or form.coeff(var) != 1:
             return None
-        if any(c and k not in (0, id(var)) and not _always_zero(k, loops) for k, c in form.items()):
+        if any(k != id(var) and not _always_zero(k, loops) for k, _ in form.terms):
             return None
     return reader
 
