@@ -46,6 +46,23 @@ def rand(*shape, seed=0):
     return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
 
 
+# ---------------------------------------------------------------- grouped Conv
+
+
+@pytest.mark.parametrize(
+    "in_channels, out_channels, groups",
+    [(8, 4, 4), (4, 8, 4), (4, 4, 4), (6, 6, 3), (16, 16, 16)],
+    ids=["2-inputs-per-group", "2-outputs-per-group", "depthwise-4", "grouped-3", "depthwise-16"],
+)
+def test_grouped_conv(in_channels, out_channels, groups):
+    """Each group's channel index: one output and one input per group (depthwise), several of
+    either, on a padded input; the depthwise ones take the unshared tile, padded per channel."""
+    x = rand(1, in_channels, 9, 19)
+    w = rand(out_channels, in_channels // groups, 3, 3, seed=1)
+    model = single_node_model("Conv", {"x": x}, {"w": w}, pads=[1, 1, 1, 1], group=groups)
+    assert_matches_onnxruntime(model, {"x": x}, rtol=1e-4, atol=1e-4)
+
+
 # ---------------------------------------------------------------- ConvTranspose
 
 
