@@ -332,10 +332,10 @@ DEPTHWISE = """func.func @main(%x: tensor<1 x 32 x 20 x 20 x f32>, %w: tensor<32
 }"""
 
 
-def depthwise_tile_loops(threads: int = 2) -> dict[str, object]:
-    module = scheduled_module(DEPTHWISE, threads=threads)
-    conv = next(op for op in module.walk() if op.name == "loop.block" and op.attr("label") == "conv2d")
-    return {loop.attr("label"): loop for loop in enclosing_loops(conv)}
+def tile_loops(module, label: str) -> dict[str, object]:
+    """The loops around the block labelled `label`, by label, outermost first."""
+    block = next(op for op in module.walk() if op.name == "loop.block" and op.attr("label") == label)
+    return {loop.attr("label"): loop for loop in enclosing_loops(block)}
 
 
 def test_depthwise_conv_tiles_output_rows_that_share_each_weight():
@@ -344,22 +344,24 @@ def test_depthwise_conv_tiles_output_rows_that_share_each_weight():
     channels, which broadcast one weight each. The channels stay whole and outermost, the loop
     run across threads, so no two threads read the same input rows. The vectors take the whole
     widened row (20 -> 24 columns, 3 vectors), and 2 rows make 6 accumulators."""
-    loops = depthwise_tile_loops()
+    module = scheduled_module(DEPTHWISE)
+    loops = tile_loops(module, "conv2d")
     labels = list(loops)
     assert labels[0] == "o" and loops["o"].attr("kind") == "parallel", labels
     assert loops["oy_1"].attr("unroll") == 2 and labels.index("oy_1") > labels.index("kx"), labels
     assert loops["ox"].attr("vectorize") and loops["ox"].attr("lanes") is None and labels[-1] == "ox", labels
-    assert "memref<1x32x22x26xf32>" in print_module(scheduled_module(DEPTHWISE)), "the input padded by 1 and widened by 4 columns"
+    assert "memref<1x32x22x26xf32>" in print_module(module), "the input padded by 1 and widened by 4 columns"
 
 
 def test_depthwise_conv_vectors_stay_8_floats_wide_on_avx512(avx512_vectors):
     """Its vectors load off the alignment (each kernel column shifts the row by one float): on
     AVX-512 they stay 8 floats wide, so fewer of those loads cross a cache line, and the row is
     widened to whole vectors of 8 (24), not of 16 (32)."""
-    loops = depthwise_tile_loops()
+    module = scheduled_module(DEPTHWISE)
+    loops = tile_loops(module, "conv2d")
     assert loops["ox"].attr("vectorize") and loops["ox"].attr("lanes") == 8
     assert loops["oy_1"].attr("unroll") == 2
-    ir = print_module(scheduled_module(DEPTHWISE))
+    ir = print_module(module)
     assert "memref<1x32x22x26xf32>" in ir and "memref<1x32x22x34xf32>" not in ir
     # The init and the fused epilogue run on the same 8-float vectors as the tile.
     assert ir.count("lanes = 8") >= 2
@@ -395,29 +397,25 @@ def test_matmul_rows_stay_inside_the_spatial_loops():
     assert labels[0] == "i0_i_0_fused", labels
 
 
-def matmul_tile_loops(text: str, label: str = "matmul_full") -> dict[str, object]:
-    module = scheduled_module(text, threads=1)
-    block = next(op for op in module.walk() if op.name == "loop.block" and op.attr("label") == label)
-    return {loop.attr("label"): loop for loop in enclosing_loops(block)}
-
-
 @pytest.mark.parametrize("n", [10, 12, 15])
 def test_rows_shorter_than_the_widest_vector_take_narrower_ones_on_avx512(avx512_vectors, n):
     """A classifier's 10 outputs are fewer than one 16-float vector: the tile takes vectors of 8
     (one, and a tail) rather than none, which left the plain schedule gathering B's columns."""
-    loops = matmul_tile_loops(matmul_text(64, 256, n))
+    module = scheduled_module(matmul_text(64, 256, n), threads=1)
+    loops = tile_loops(module, "matmul_full")
     assert loops["j_full"].attr("vectorize") and loops["j_full"].attr("lanes") == 8, list(loops)
     assert loops["i_1_full"].attr("unroll") == 6
     # The accumulators' copies in and out of the tile take the same vectors.
-    ir = print_module(scheduled_module(matmul_text(64, 256, n), threads=1))
+    ir = print_module(module)
     assert ir.count('lanes = 8') == ir.count('vectorize = true')
 
 
 def test_rows_of_8_floats_or_more_keep_the_widest_vectors_at_256_bits():
     """At 8-float vectors the same matmul already fills them: no narrowing, no lanes recorded."""
-    loops = matmul_tile_loops(matmul_text(64, 256, 10))
+    module = scheduled_module(matmul_text(64, 256, 10), threads=1)
+    loops = tile_loops(module, "matmul_full")
     assert loops["j_full"].attr("vectorize") and loops["j_full"].attr("lanes") is None
-    assert "lanes = " not in print_module(scheduled_module(matmul_text(64, 256, 10), threads=1))
+    assert "lanes = " not in print_module(module)
 
 
 @pytest.mark.parametrize("target", ["llvm", "c"])
