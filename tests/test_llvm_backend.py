@@ -70,6 +70,8 @@ def test_vector_bits_variable_narrows_the_target_and_its_instruction_sets(monkey
     monkeypatch.setenv("LAMINA_VECTOR_BITS", "256")
     narrowed = host_module.host_target()
     assert narrowed.vector_lanes(4) == 8
+    assert (narrowed.vector_registers, narrowed.vector_register_bytes) == (16, 16 * 32)
+    assert (wide.vector_registers, wide.vector_register_bytes) == (32, 32 * 64)
     assert narrowed.features == "+avx2,-avx512f,-avx512vl,+fma,-sse4a"
     monkeypatch.setenv("LAMINA_VECTOR_BITS", "128")
     assert host_module.host_target().features == "-avx2,-avx512f,-avx512vl,-fma,-sse4a"

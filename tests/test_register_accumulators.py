@@ -86,3 +86,21 @@ def test_split_loops_of_one_iterator_inside_the_reduction_are_left_alone():
 def test_partial_tiles_from_non_dividing_splits_are_left_alone():
     # 10 rows by 4: the split guards the last tile with a loop.if inside the tile loops.
     assert "scope" not in print_module(promoted(scheduled(10, 5, 16, 4, 8, 2)))
+
+
+def local_tiles(module) -> list[str]:
+    return re.findall(r'loop.alloc \{scope = "local"\} : memref<(\w+)xf32>', print_module(promoted(module)))
+
+
+def test_a_tile_of_the_vector_registers_is_promoted_and_a_larger_one_is_not(avx2_vectors):
+    # AVX2: 16 registers of 8 floats. 6 x 16 (12 vectors) fits; 8 x 24 (24 vectors) would spill.
+    assert local_tiles(scheduled(12, 5, 32, 6, 16, 2)) == ["6x16"]
+    assert local_tiles(scheduled(16, 5, 48, 8, 24, 2)) == []
+
+
+def test_avx512_tiles_take_the_32_wider_registers(avx512_vectors):
+    # 32 registers of 16 floats: the 6 x 32 tile a GEMM gets here (768 bytes, more than AVX2's
+    # whole register file) and 8 x 48 (24 vectors) are promoted; 12 x 48 (36 vectors) is not.
+    assert local_tiles(scheduled(12, 5, 64, 6, 32, 2)) == ["6x32"]
+    assert local_tiles(scheduled(16, 5, 96, 8, 48, 2)) == ["8x48"]
+    assert local_tiles(scheduled(24, 5, 96, 12, 48, 2)) == []

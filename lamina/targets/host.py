@@ -33,6 +33,15 @@ class HostTarget:
     def vector_lanes(self, element_bytes: int) -> int:
         return max(1, self.vector_bits // (8 * element_bytes))
 
+    @property
+    def vector_registers(self) -> int:
+        """x86-64 has 16 vector registers; AVX-512 adds 16 more (and a narrowed target drops them)."""
+        return 32 if self.vector_bits >= 512 else 16
+
+    @property
+    def vector_register_bytes(self) -> int:
+        return self.vector_registers * self.vector_bits // 8
+
 
 def _cache_bytes(index: int, default: int) -> int:
     path = f"/sys/devices/system/cpu/cpu0/cache/index{index}/size"

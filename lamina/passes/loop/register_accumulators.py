@@ -49,10 +49,9 @@ from lamina.dialects.loop import REDUCE, SPATIAL, Loop
 from lamina.ir.free_values import free_values
 from lamina.ir.types import BufferType, numpy_dtype
 from lamina.passes.schedule.nest import enclosing_loops, loop_var, static_value, suffix_labels, terminate
+from lamina.targets.host import host_target
 
 INDEX = IndexType()
-# A tile larger than the 16 AVX2 vector registers would spill wherever it lives.
-MAX_TILE_BYTES = 16 * 32
 SUFFIX_IN, SUFFIX_OUT = "_acc_in", "_acc_out"
 
 
@@ -334,12 +333,14 @@ def _init_store(nest: Nest, buffer: SSAValue) -> Operation | None:
     return stores[0]
 
 
-def promote(nest: Nest) -> int:
+def promote(nest: Nest, max_tile_bytes: int) -> int:
     buffers = candidates(nest)
     if not buffers:
         return 0
     trips = [static_value(l.operands[1]) for l in nest.tile]
-    if prod(trips) * sum(numpy_dtype(b.type.element_type).itemsize for b in buffers) > MAX_TILE_BYTES:
+    # A tile larger than the vector registers (16 of 32 bytes on AVX2, 32 of 64 on AVX-512)
+    # would spill wherever it lives.
+    if prod(trips) * sum(numpy_dtype(b.type.element_type).itemsize for b in buffers) > max_tile_bytes:
         return 0
     free = free_values(nest.tile[0])
     if not all(_hoistable(v, nest.reductions[0]) for v in free):
@@ -382,18 +383,18 @@ def promote(nest: Nest) -> int:
     return len(tiles)
 
 
-def promote_in(root: Block) -> int:
+def promote_in(root: Block, max_tile_bytes: int) -> int:
     """Promote the accumulators of every outermost reduction loop under `root`."""
     count = 0
     for op in list(root.ops):
         if op.name == "loop.for" and op.attr("kind") == "reduction":
             nest = _chain(op)
             if nest is not None:
-                count += promote(nest)
+                count += promote(nest, max_tile_bytes)
                 continue
         for region in op.regions:
             for block in region.blocks:
-                count += promote_in(block)
+                count += promote_in(block, max_tile_bytes)
     return count
 
 
@@ -404,9 +405,10 @@ class RegisterAccumulators(ModulePass):
     name = "register-accumulators"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        max_tile_bytes = host_target().vector_register_bytes
         for fn in op.ops:
             if isinstance(fn, func.FuncOp) and fn.regions:
-                promote_in(fn.body.block)
+                promote_in(fn.body.block, max_tile_bytes)
 
 
 __all__ = ["RegisterAccumulators", "promote_in"]
