@@ -27,8 +27,11 @@ from lamina.passes.graph.split_conv_bias import channel_bias
 from lamina.passes.graph.support import build, constant_array
 
 # Fewer tiles than this and the GEMM's rows do not amortize the transformed weights, which are
-# 16/9 the size of the kernel's (ResNet-18's 7x7 stage, 16 tiles: 4.1 ms of GEMM vs 4.3 direct).
-MIN_TILES = 32
+# 16/9 the size of the kernel's. ResNet-18's 7x7 stage (16 tiles of 512 channels) pays: one conv
+# took 1.65-1.8 ms against 2.4-2.8 direct on Zen 4 at one thread (2.3 against 2.6-2.8 with
+# 256-bit vectors), and the model 24.1-24.7 ms against 26.7-27.9 (minimums of alternating
+# processes). A 6x6 output (9 tiles) pads to 8x8, and computes 16 * 9 products for 36 outputs.
+MIN_TILES = 16
 # The GEMMs vectorize along output channels and reduce over input channels.
 MIN_CHANNELS = 16
 
