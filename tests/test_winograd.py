@@ -210,6 +210,33 @@ def test_an_odd_output_splits_the_output_transform_by_extent():
     assert sum(label.startswith("winograd_input") for label in labels) == 1
 
 
+def scheduled_nests(module: ModuleOp, threads: int) -> dict[str, bool]:
+    """Each top-level nest's first block label -> whether any of its loops runs across threads."""
+    spec = pipeline(3, threads)
+    run_passes(module, spec[: next(i for i, p in enumerate(spec) if p.startswith("default-schedule")) + 1])
+    fn = next(iter(module.ops))
+    found = {}
+    for nest in (op for op in fn.body.block.ops if op.name == "loop.for"):
+        label = next(op for op in nest.walk() if op.name == "loop.block").attr("label")
+        found[label] = any(op.name == "loop.for" and op.attr("kind") == "parallel" for op in nest.walk())
+    return found
+
+
+def relu_module(shape):
+    b = Builder(TensorType.of(shape, f32))
+    return b.module(b.op("relu", [b.block.args[0]], {}))
+
+
+def test_transforms_of_few_tiles_and_many_channels_run_across_threads():
+    # ResNet's 14x14 stage: 49 tiles x 256 channels, 12544 iterations, each reading 16 elements
+    parallel = scheduled_nests(conv_module(c=256, o=256, h=14, w=14), threads=2)
+    assert parallel["winograd_input"] and parallel["winograd_output"]
+    assert not any(scheduled_nests(conv_module(c=256, o=256, h=14, w=14), threads=1).values())
+    # as many iterations of an op reading one element do not pay for a fork
+    assert scheduled_nests(relu_module([1, 256, 7, 7]), threads=2) == {"relu": False}
+    assert scheduled_nests(relu_module([1, 256, 14, 14]), threads=2) == {"relu": True}
+
+
 # ------------------------------------------------------------------ compiled
 
 
@@ -219,6 +246,13 @@ def test_compiled_resnet_block_matches_numpy(target, threads):
     model = lamina.compile(resnet_block_module(), target=target, threads=threads)
     x = rand(1, 16, 12, 12, seed=11)
     np.testing.assert_allclose(model(x)[0], resnet_block_reference(x), rtol=1e-4, atol=1e-4)
+
+
+def test_compiled_conv_with_transforms_across_threads_matches_numpy():
+    model = lamina.compile(conv_module(c=256, o=256, h=14, w=14), threads=2)
+    x = rand(1, 256, 14, 14, seed=13)
+    expected = direct_conv(x, rand(256, 256, 3, 3, seed=3).astype(np.float64))
+    np.testing.assert_allclose(model(x)[0], expected, rtol=1e-3, atol=1e-3)
 
 
 def test_compiled_conv_with_odd_size_and_bias_matches_numpy():

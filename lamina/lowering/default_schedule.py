@@ -37,8 +37,11 @@ from lamina.passes.schedule.nest import is_block, top_level
 from lamina.schedule import Schedule
 from lamina.targets.host import host_target
 
-# Below this many innermost iterations a nest stays on one thread: forking costs microseconds.
-MIN_PARALLEL_WORK = 1 << 14
+# Below this many loads and stores a nest stays on one thread: forking costs microseconds. This
+# is 16384 iterations of a binary elementwise op. Work counts the accesses, not only the
+# iterations: a Winograd transform reads 16 elements an iteration, and ResNet's transforms at
+# 14x14 and 7x7 (12544 and 8192 iterations) ran on one thread while the other waited.
+MIN_PARALLEL_WORK = 3 << 14
 
 
 def _trip_count(loop: Operation) -> int | None:
@@ -54,14 +57,15 @@ def _loops(op: Operation) -> list[Operation]:
 
 
 def _work(nest: Operation) -> int | None:
-    """Iterations of the whole nest, None when a bound is symbolic (then assume it is large)."""
+    """Iterations of the whole nest times the loads and stores in its body, None when a bound
+    is symbolic (then assume it is large)."""
     total = 1
     for loop in _loops(nest):
         count = _trip_count(loop)
         if count is None:
             return None
         total *= max(count, 1)
-    return total
+    return total * max(1, sum(1 for op in nest.walk() if op.name in ("loop.load", "loop.store")))
 
 
 def perfect_nest(outer: Operation) -> list[Operation]:
