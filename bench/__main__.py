@@ -1,5 +1,9 @@
 """`python -m bench`: lamina against onnxruntime (and numpy's BLAS for GEMM), each engine timed in
-its own process, rounds interleaved, medians reported as a table of ms and ratios plus JSON."""
+its own process, rounds interleaved, medians reported as a table of ms and ratios plus JSON.
+
+Each engine's process stays up for all rounds of a case and the engines take short turns, so a
+spell in which this shared machine runs slow (seen here: every engine 1.5-2x slower at two
+threads for seconds at a time) falls on all of them, not on one engine's process."""
 
 from __future__ import annotations
 
@@ -9,25 +13,82 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 
 from bench.models import CASES, QUICK
 
 ENGINES = ("lamina", "onnxruntime", "numpy")
 
 
-def run_worker(case: str, engine: str, threads: int, seconds: float) -> dict:
-    env = dict(os.environ)
-    env.pop("OPENBLAS_CORETYPE", None)  # a slow generic BLAS kernel would misrepresent numpy
-    proc = subprocess.run(
-        [sys.executable, "-m", "bench.worker", "--case", case, "--engine", engine, "--threads", str(threads), "--seconds", str(seconds)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    )
-    if proc.returncode != 0:
-        return {"error": (proc.stderr.strip().splitlines() or ["failed"])[-1]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+# Between turns: the engine that just ran lets its spinning threads go idle.
+TURN_PAUSE_S = 0.05
+
+
+class Worker:
+    """One engine's `bench.worker --serve` process, up for all rounds of one case."""
+
+    def __init__(self, case: str, engine: str, threads: int):
+        env = dict(os.environ)
+        env.pop("OPENBLAS_CORETYPE", None)  # a slow generic BLAS kernel would misrepresent numpy
+        self.stderr = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.worker", "--case", case, "--engine", engine, "--threads", str(threads), "--serve"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+            env=env,
+            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        )
+        self.ready = self._reply()
+        self.alive = "error" not in self.ready and not self.ready.get("skipped")
+
+    def _reply(self) -> dict:
+        for line in self.proc.stdout:
+            if line.startswith("{"):
+                return json.loads(line)
+        self.proc.wait()
+        self.stderr.seek(0)
+        return {"error": (self.stderr.read().strip().splitlines() or ["failed"])[-1]}
+
+    def request(self, command: str) -> dict:
+        if not self.alive:
+            return {}
+        try:
+            self.proc.stdin.write(command + "\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass
+        reply = self._reply()
+        self.alive = "error" not in reply
+        return reply
+
+    def close(self) -> dict:
+        reply = self.request("quit")
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait()
+        self.stderr.close()
+        return reply
+
+
+def run_case(case: str, engines: list[str], threads: int, rounds: int, seconds: float) -> dict[str, list[dict]]:
+    workers = {}
+    try:
+        for engine in engines:
+            workers[engine] = Worker(case, engine, threads)
+        raw = {e: [w.ready] for e, w in workers.items()}
+        for r in range(rounds):
+            for engine in engines if r % 2 == 0 else list(reversed(engines)):
+                if workers[engine].alive:
+                    time.sleep(TURN_PAUSE_S)
+                    raw[engine].append(workers[engine].request(f"time {seconds}"))
+    finally:
+        closed = {e: w.close() for e, w in workers.items()}
+    for engine, reply in closed.items():
+        raw[engine].append(reply)
+    return raw
 
 
 def summarize(results: list[dict]) -> dict:
@@ -49,8 +110,8 @@ def main() -> None:
     p.add_argument("cases", nargs="*", help=f"cases to run (default: all). Known: {', '.join(CASES)}")
     p.add_argument("--quick", action="store_true", help=f"only {', '.join(QUICK)}")
     p.add_argument("--threads", default="1,2", help="thread counts, comma separated")
-    p.add_argument("--rounds", type=int, default=3, help="interleaved rounds per engine")
-    p.add_argument("--seconds", type=float, default=1.0, help="timed seconds per round")
+    p.add_argument("--rounds", type=int, default=10, help="interleaved rounds per engine")
+    p.add_argument("--seconds", type=float, default=0.3, help="timed seconds per round")
     p.add_argument("--engines", default=",".join(ENGINES))
     p.add_argument("--json", default="bench-results.json", help="where to write the results")
     args = p.parse_args()
@@ -59,11 +120,7 @@ def main() -> None:
     table = []
     for name in names:
         for threads in (int(t) for t in args.threads.split(",")):
-            raw: dict[str, list[dict]] = {e: [] for e in engines}
-            for r in range(args.rounds):
-                order = engines if r % 2 == 0 else list(reversed(engines))
-                for engine in order:
-                    raw[engine].append(run_worker(name, engine, threads, args.seconds))
+            raw = run_case(name, engines, threads, args.rounds, args.seconds)
             row = {"case": name, "threads": threads, **{e: summarize(raw[e]) for e in engines}}
             table.append(row)
             print(format_row(row, engines), flush=True)

@@ -1,5 +1,10 @@
 """Times one engine on one case in its own process (engines with spinning thread pools skew
-each other when they share one), and prints one JSON line."""
+each other when they share one).
+
+With `--serve` the worker stays up between rounds, so the bench can interleave engines in short
+turns: it prints one JSON line when it is ready (compile time, workspace), then answers each
+`time SECONDS` line on stdin with one JSON line of call times, and `quit` with its peak memory.
+Without it, it times one round and prints everything as one JSON line."""
 
 from __future__ import annotations
 
@@ -60,30 +65,58 @@ def make_runner(engine: str, model, inputs: dict[str, np.ndarray], threads: int)
     raise SystemExit(f"unknown engine {engine}")
 
 
+def time_calls(run, seconds: float) -> list[float]:
+    """Call times in ms over `seconds`, after a short warm-up (the thread pool may have gone to
+    sleep since the last round)."""
+    warm_until = time.perf_counter() + min(0.3, seconds / 3)
+    run()
+    while time.perf_counter() < warm_until:
+        run()
+    times = []
+    stop = time.perf_counter() + seconds
+    while time.perf_counter() < stop or len(times) < 5:
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return [t * 1e3 for t in times]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def serve(run, info: dict) -> None:
+    print(json.dumps(info), flush=True)
+    for line in sys.stdin:
+        words = line.split()
+        if words[:1] == ["time"] and len(words) == 2:
+            print(json.dumps({"times_ms": time_calls(run, float(words[1]))}), flush=True)
+        elif words == ["quit"]:
+            print(json.dumps({"max_rss_mb": peak_rss_mb()}), flush=True)
+            return
+        else:
+            raise SystemExit(f"bench.worker: unknown command {line.strip()!r} (expected 'time SECONDS' or 'quit')")
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--case", required=True)
     p.add_argument("--engine", required=True)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seconds", type=float, default=1.0)
+    p.add_argument("--serve", action="store_true", help="time rounds on request from stdin")
     args = p.parse_args()
     model, inputs = CASES[args.case].build()
     run, info = make_runner(args.engine, model, inputs, args.threads)
     if run is None:
-        print(json.dumps({"skipped": True}))
+        print(json.dumps({"skipped": True}), flush=True)
         return
     run()
-    warm_until = time.perf_counter() + min(0.3, args.seconds / 3)
-    while time.perf_counter() < warm_until:
-        run()
-    times = []
-    stop = time.perf_counter() + args.seconds
-    while time.perf_counter() < stop or len(times) < 5:
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    info["times_ms"] = [t * 1e3 for t in times]
-    info["max_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.serve:
+        serve(run, info)
+        return
+    info["times_ms"] = time_calls(run, args.seconds)
+    info["max_rss_mb"] = peak_rss_mb()
     print(json.dumps(info))
 
 

@@ -10,6 +10,11 @@ input — the guard folds away and the access becomes plain affine, which the ve
     cmpi p, x, y -> true/false  when the ranges decide p
     andi(true, c) -> c,  select(true, a, b) -> a,  select(false, a, b) -> b
     x*1 -> x,  x+0 -> x,  x-0 -> x
+    (q*c + r) floordiv c -> q,  (q*c + r) rem c -> r   when 0 <= r < c  (and q*c + r >= 0 for rem)
+
+The last pair undoes the linearize-then-delinearize that a reshape composed with a transpose
+writes (`((h*128 + s)*4 + d)*64 ... floordiv 256`): the division by a varying index kept the
+transpose's vector loop scalar.
 """
 
 from __future__ import annotations
@@ -68,6 +73,12 @@ def index_range(value: SSAValue, depth: int = 0) -> Range | None:
         return (max(a[0], b[0]), max(a[1], b[1]))
     if isinstance(owner, arith.MinSIOp):
         return (min(a[0], b[0]), min(a[1], b[1]))
+    if isinstance(owner, (arith.FloorDivSIOp, arith.DivSIOp, arith.RemSIOp)) and b[0] == b[1] and b[0] > 0:
+        c = b[0]
+        if isinstance(owner, arith.FloorDivSIOp) or a[0] >= 0:
+            if isinstance(owner, arith.RemSIOp):
+                return a if a[1] < c else (0, c - 1)
+            return (a[0] // c, a[1] // c)
     return None
 
 
@@ -170,14 +181,97 @@ class FoldIdentityIndexArith(RewritePattern):
             rewriter.replace(op, [], [rhs])
 
 
+LinearForm = tuple[dict[SSAValue, int], int]  # sum of coefficient * atom, plus a constant
+
+
+def linear_form(value: SSAValue, depth: int = 0) -> LinearForm:
+    """`value` as a sum of constant multiples of atoms (values that are no sum, difference or
+    product by a constant) plus a constant."""
+    c = _constant(value)
+    if c is not None:
+        return {}, c
+    owner = value.owner
+    if depth < 32 and isinstance(owner, (arith.AddiOp, arith.SubiOp, arith.MuliOp)) and _is_index(value):
+        (ta, ca), (tb, cb) = (linear_form(o, depth + 1) for o in owner.operands)
+        if isinstance(owner, arith.MuliOp):
+            if not ta or not tb:
+                (terms, k), scale = ((tb, cb), ca) if not ta else ((ta, ca), cb)
+                return {v: coef * scale for v, coef in terms.items() if coef * scale}, k * scale
+        else:
+            sign = 1 if isinstance(owner, arith.AddiOp) else -1
+            terms = dict(ta)
+            for v, coef in tb.items():
+                terms[v] = terms.get(v, 0) + sign * coef
+            return {v: coef for v, coef in terms.items() if coef}, ca + sign * cb
+    return {value: 1}, 0
+
+
+def form_range(form: LinearForm) -> Range | None:
+    terms, const = form
+    lo = hi = const
+    for v, coef in terms.items():
+        r = index_range(v)
+        if r is None:
+            return None
+        lo, hi = lo + min(coef * r[0], coef * r[1]), hi + max(coef * r[0], coef * r[1])
+    return (lo, hi)
+
+
+def build_form(form: LinearForm) -> tuple[list[Operation], SSAValue]:
+    """Ops computing `form` (none for a lone atom) and the value they compute."""
+    terms, const = form
+    ops: list[Operation] = []
+    summands: list[SSAValue] = []
+    for v, coef in terms.items():
+        if coef == 1:
+            summands.append(v)
+            continue
+        ops.append(arith.ConstantOp(IntegerAttr(coef, IndexType())))
+        ops.append(arith.MuliOp(v, ops[-1].results[0]))
+        summands.append(ops[-1].results[0])
+    if const or not summands:
+        ops.append(arith.ConstantOp(IntegerAttr(const, IndexType())))
+        summands.append(ops[-1].results[0])
+    total = summands[0]
+    for v in summands[1:]:
+        ops.append(arith.AddiOp(total, v))
+        total = ops[-1].results[0]
+    return ops, total
+
+
+class FoldDelinearization(RewritePattern):
+    # x floordiv c -> q and x rem c -> r, for x = q*c + r with the ranges proving 0 <= r < c
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
+        if not isinstance(op, (arith.FloorDivSIOp, arith.DivSIOp, arith.RemSIOp)) or not _is_index(op.result):
+            return
+        divisor = index_range(op.operands[1])
+        if divisor is None or divisor[0] != divisor[1] or divisor[0] <= 0:
+            return
+        c = divisor[0]
+        terms, const = linear_form(op.operands[0])
+        quotient = {v: coef // c for v, coef in terms.items() if coef % c == 0}
+        remainder = {v: coef for v, coef in terms.items() if coef % c}
+        q0, r0 = divmod(const, c)
+        r_range = form_range((remainder, r0))
+        if r_range is None or r_range[0] < 0 or r_range[1] >= c:
+            return
+        if not isinstance(op, arith.FloorDivSIOp):
+            # divsi and remsi truncate: they agree with the floor forms for a dividend >= 0
+            x_range = form_range((terms, const))
+            if x_range is None or x_range[0] < 0:
+                return
+        ops, value = build_form((remainder, r0) if isinstance(op, arith.RemSIOp) else (quotient, q0))
+        rewriter.replace(op, ops, [value])
+
+
 @dataclass(frozen=True)
 class SimplifyIndices(ModulePass):
-    """Fold index clamps, bounds tests and selects that the iterator ranges decide."""
+    """Fold index clamps, bounds tests, selects and divisions that the iterator ranges decide."""
 
     name = "simplify-indices"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        patterns = [FoldIdentityIndexArith(), FoldRedundantClamp(), FoldDecidedComparison(), FoldConstantBoolean()]
+        patterns = [FoldIdentityIndexArith(), FoldRedundantClamp(), FoldDecidedComparison(), FoldConstantBoolean(), FoldDelinearization()]
         PatternRewriteWalker(GreedyRewritePatternApplier(patterns), apply_recursively=True).rewrite_module(op)
         for region in op.regions:
             region_dce(region)
