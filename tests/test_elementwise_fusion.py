@@ -53,6 +53,19 @@ func.func @main(%a: tensor<32 x f32>, %b: tensor<16 x 32 x f32>) -> tensor<16 x 
 }
 """
 
+# attention heads as exporters write them: Split of a fused projection, then reshape + transpose
+SPLIT_HEADS = """
+func.func @main(%qkv: tensor<1 x 8 x 48 x f32>) -> (tensor<1 x 2 x 8 x 8 x f32>, tensor<1 x 2 x 8 x 8 x f32>, tensor<1 x 8 x 16 x f32>) {
+  %q, %k, %v = graph.split %qkv {axis = 2, sizes = [16, 16, 16]}
+  %qr = graph.reshape %q {shape = [1, 8, 2, 8]}
+  %qh = graph.transpose %qr {perm = [0, 2, 1, 3]}
+  %vr = graph.reshape %v {shape = [1, 8, 2, 8]}
+  %vh = graph.transpose %vr {perm = [0, 2, 1, 3]}
+  %y = graph.relu %vh
+  %k2 = graph.add %k, %k
+  func.return %qh, %y, %k2 : tensor<1 x 2 x 8 x 8 x f32>, tensor<1 x 2 x 8 x 8 x f32>, tensor<1 x 8 x 16 x f32>
+}
+"""
 
 def scheduled_blocks(text: str) -> list[str]:
     module = to_graph_module(text)
@@ -114,3 +127,19 @@ def test_broadcast_producer_is_not_inlined():
     assert ["relu"] in nests, f"a relu over 32 elements read by 16 x 32 is not recomputed 16 times, got {nests}"
     a, b = rand(32), rand(16, 32, seed=1)
     np.testing.assert_allclose(lamina.compile(BROADCAST_READ, threads=2)(a, b)[0], b + np.maximum(a, 0), rtol=1e-6)
+
+
+def test_copies_are_inlined_into_readers_however_they_index_them():
+    """A split writes q, k and v only to be read by their transposes at `h*8 + d`: each copy
+    joins its reader's nest, whose load reads the projection itself."""
+    nests = scheduled_blocks(SPLIT_HEADS)
+    labels = [label for nest in nests for label in nest]
+    assert not any(label.startswith(("split", "reshape")) for label in labels), nests
+    assert len(nests) == 3, f"one nest per output (the v transpose inside the relu, the k slice inside the add), got {nests}"
+    qkv = rand(1, 8, 48)
+    qh, y, k2 = lamina.compile(SPLIT_HEADS, threads=2)(qkv)
+    heads = lambda t: t.reshape(1, 8, 2, 8).transpose(0, 2, 1, 3)
+    np.testing.assert_array_equal(qh, heads(qkv[:, :, :16]))
+    np.testing.assert_array_equal(y, np.maximum(heads(qkv[:, :, 32:]), 0))
+    np.testing.assert_array_equal(k2, qkv[:, :, 16:32] * 2)
+

@@ -11,7 +11,10 @@ tile.
 A producer is inlined only where that computes each element once per use: the readers load
 its buffer at a permutation of their own iterators over a domain of the buffer's size (no
 broadcast), and a producer with transcendental math (exp, erf, tanh) must have a single load
-reading it, so an expensive op is never computed twice.
+reading it, so an expensive op is never computed twice. A pure copy (a slice, a split, a
+transpose, a broadcast: one load stored as it is) computes nothing, so it is inlined into any
+elementwise reader however that indexes it: the reader then loads the copy's source, and the
+transformer's Split no longer writes q, k and v before their transposes read them.
 """
 
 from __future__ import annotations
@@ -54,6 +57,26 @@ def _reads_each_element_once(reader: Operation, buffer) -> list | None:
     return loads
 
 
+INDEX_ARITH = ("arith.constant", "arith.addi", "arith.subi", "arith.muli", "arith.floordivsi", "arith.divsi", "arith.remsi")
+
+
+def is_pure_copy(block: Operation) -> bool:
+    """One load, stored unchanged, at indices of plain index arithmetic (no guard, no clamp)."""
+    body = body_ops(block, 1)
+    loads = [op for op in body if op.name == "loop.load"]
+    stores = [op for op in body if op.name == "loop.store"]
+    if len(loads) != 1 or len(stores) != 1 or stores[0].operands[0] is not loads[0].results[0]:
+        return False
+    return all(op.name in INDEX_ARITH for op in body if op not in (loads[0], stores[0]))
+
+
+def guarded(block: Operation) -> bool:
+    """A block that selects between a load and a fill (a pad): absorb-pads turns it into its
+    border when what it reads is a buffer a nest writes, and a copy inlined into it would hide
+    that buffer (the slice of a conv's widened rows, which the conv's tile takes as its epilogue)."""
+    return any(op.name == "arith.select" for op in body_ops(block, 1))
+
+
 def inlinable(fn, block: Operation) -> bool:
     if not _elementwise(block):
         return False
@@ -64,17 +87,20 @@ def inlinable(fn, block: Operation) -> bool:
     consumers = readers(fn, buffer)
     if not consumers:
         return False
+    copy = is_pure_copy(block)
     loads = 0
     for reader in consumers:
         if reader is block or not _elementwise(reader) or not only_block_in_nest(reader):
             return False
+        if copy and not guarded(reader):
+            continue
         found = _reads_each_element_once(reader, buffer)
         if found is None:
             return False
         loads += len(found)
     body = body_ops(block, 1)
     costly = any(op.name.startswith("math.") for op in body) or len(body) > CHEAP_OPS
-    return loads == 1 or not costly
+    return copy or loads == 1 or not costly
 
 
 def fuse_elementwise(sch: Schedule) -> int:
