@@ -60,11 +60,11 @@ def divided_index_module(extents, coefficients, constant, divisor, op, offset, s
     return parse_module("\n".join(lines), "<divided-index>")
 
 
-def reference(values: int, divisor: int, op: str) -> int:
+def reference(value: int, divisor: int, op: str) -> int:
     if op == "arith.floordivsi":
-        return values // divisor
-    quotient = abs(values) // divisor * (1 if values >= 0 else -1)  # truncating
-    return quotient if op == "arith.divsi" else values - quotient * divisor
+        return value // divisor
+    quotient = abs(value) // divisor * (1 if value >= 0 else -1)  # truncating
+    return quotient if op == "arith.divsi" else value - quotient * divisor
 
 
 def ops_in(module) -> set[str]:
