@@ -33,6 +33,7 @@ PASS_MODULES = (
     "lamina.passes.loop.unswitch_guards",
     "lamina.passes.loop.register_accumulators",
     "lamina.passes.loop.absorb_pads",
+    "lamina.passes.loop.compact_buffers",
     "lamina.lowering.loop_to_device",
     "lamina.passes.schedule.apply_schedule",
 )

@@ -73,10 +73,11 @@ def index_range(value: SSAValue, depth: int = 0) -> Range | None:
         return (max(a[0], b[0]), max(a[1], b[1]))
     if isinstance(owner, arith.MinSIOp):
         return (min(a[0], b[0]), min(a[1], b[1]))
-    if isinstance(owner, (arith.FloorDivSIOp, arith.DivSIOp, arith.RemSIOp)) and b[0] == b[1] and b[0] > 0:
+    if isinstance(owner, (arith.FloorDivSIOp, arith.DivSIOp, arith.RemSIOp, arith.DivUIOp, arith.RemUIOp)) and b[0] == b[1] and b[0] > 0:
         c = b[0]
+        # the truncating and unsigned forms agree with floor division on a dividend >= 0
         if isinstance(owner, arith.FloorDivSIOp) or a[0] >= 0:
-            if isinstance(owner, arith.RemSIOp):
+            if isinstance(owner, (arith.RemSIOp, arith.RemUIOp)):
                 return a if a[1] < c else (0, c - 1)
             return (a[0] // c, a[1] // c)
     return None
