@@ -36,10 +36,15 @@ from lamina.dialects.loop import REDUCE
 from lamina.lowering.pack_operands import depends_on, pack_row_operand, pack_vector_operand, row_operand_load
 from lamina.passes.schedule.cache import buffers_accessed
 from lamina.schedule import BlockRV, LoopRV, Schedule
+from lamina.targets.host import host_target
 
 # Vector registers the accumulators may take (AVX2 has 16; the rest hold operands). They stay in
 # registers across the reduction loops because register-accumulators gives them a local buffer.
+# With AVX-512's 32 registers a tile takes 16: on Zen 5 (full-width 512-bit FMAs), 8 x 32 beat
+# 6 x 32 by 2-4% (sgemm-512, mlp-b64, the transformer block at one thread, interleaved in one
+# process); on Zen 4, 16 was level with 12.
 ACCUMULATOR_REGISTERS = 12
+WIDE_ACCUMULATOR_REGISTERS = 16
 # A tile along a conv's channels broadcasts input elements, and neighbouring rows read the same
 # elements at the next kernel column; LLVM keeps those broadcasts live across the unrolled
 # columns, and with 12 accumulators the tile spilled (measured: 2x slower than with 8).
@@ -256,7 +261,7 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
     if nr == 0 or unshared and trips[vector] <= UNSHARED_ROW_VECTORS * lanes:
         nr = trips[vector] if trips[vector] <= 4 * lanes else lanes
     vectors = -(-nr // lanes)
-    accumulators = CHANNEL_ACCUMULATORS if vector != spatial[-1] else UNSHARED_ACCUMULATORS if unshared else ACCUMULATOR_REGISTERS
+    accumulators = CHANNEL_ACCUMULATORS if vector != spatial[-1] else UNSHARED_ACCUMULATORS if unshared else accumulator_registers()
     limit = max(1, min(MAX_ROWS, accumulators // vectors))
     # Rows that reuse each vector load: a static loop first (the longest), then one of symbolic
     # extent (a batch); loops the vector operand depends on only when nothing else is left.
@@ -282,6 +287,10 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
     else:
         rows, mr = symbolic_reusing[-1], limit
     return TilePlan(block.attr("label"), spatial, reduce, rows, vector, mr, nr, vector != spatial[-1], rows_with, lanes if narrow else None)
+
+
+def accumulator_registers() -> int:
+    return WIDE_ACCUMULATOR_REGISTERS if host_target().vector_registers >= 32 else ACCUMULATOR_REGISTERS
 
 
 def row_factor(trip: int, limit: int, vectors: int) -> int:
