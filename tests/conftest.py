@@ -2,11 +2,13 @@
 there is seen locally with the same command); `HYPOTHESIS_PROFILE=fuzz` draws fresh random
 programs for long exploratory runs (combine with LAMINA_DIFF_EXAMPLES=2000)."""
 
+import dataclasses
 import os
 
 import pytest
 from hypothesis import settings
 
+import lamina.targets.host as host_module
 from lamina.targets.host import VECTOR_BITS_VARIABLE, detected_host
 
 settings.register_profile("default", derandomize=True)
@@ -29,3 +31,15 @@ def avx512_vectors(monkeypatch):
     if detected_host().vector_bits < 512:
         pytest.skip("the host has no 512-bit vectors")
     monkeypatch.setenv(VECTOR_BITS_VARIABLE, "512")
+
+
+@pytest.fixture
+def host_cpu(monkeypatch):
+    """Call with an LLVM CPU name to plan schedules as on that CPU (features and vector width
+    stay the host's): e.g. "znver4", which runs 512-bit operations in two halves."""
+
+    def pretend(cpu: str) -> None:
+        pretended = dataclasses.replace(detected_host(), cpu=cpu)
+        monkeypatch.setattr(host_module, "detected_host", lambda: pretended)
+
+    return pretend

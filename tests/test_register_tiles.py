@@ -354,10 +354,11 @@ def test_depthwise_conv_tiles_output_rows_that_share_each_weight():
     assert 'loop.alloc {scope = "local"} : memref<1x1x22x26xf32>' in print_module(module), "the input padded by 1 and widened by 4 columns"
 
 
-def test_depthwise_conv_vectors_stay_8_floats_wide_on_avx512(avx512_vectors):
+def test_depthwise_conv_vectors_stay_8_floats_wide_where_avx512_runs_in_halves(avx512_vectors, host_cpu):
     """Its vectors load off the alignment (each kernel column shifts the row by one float): on
-    AVX-512 they stay 8 floats wide, so fewer of those loads cross a cache line, and the row is
-    widened to whole vectors of 8 (24), not of 16 (32)."""
+    Zen 4, which runs 512-bit operations in two halves, they stay 8 floats wide, so fewer of those
+    loads cross a cache line, and the row is widened to whole vectors of 8 (24), not of 16 (32)."""
+    host_cpu("znver4")
     module = scheduled_module(DEPTHWISE)
     loops = tile_loops(module, "conv2d")
     assert loops["ox"].attr("vectorize") and loops["ox"].attr("lanes") == 8
@@ -366,6 +367,18 @@ def test_depthwise_conv_vectors_stay_8_floats_wide_on_avx512(avx512_vectors):
     assert "memref<1x1x22x26xf32>" in ir and "x22x34xf32>" not in ir
     # The init and the fused epilogue run on the same 8-float vectors as the tile.
     assert ir.count("lanes = 8") >= 2
+
+
+def test_depthwise_conv_takes_16_floats_where_avx512_runs_full_width(avx512_vectors, host_cpu):
+    """On Zen 5 the 512-bit units are whole: the tile takes the widest vectors, the row widened
+    to 32 columns (2 vectors), and 8 accumulators make 4 rows."""
+    host_cpu("znver5")
+    module = scheduled_module(DEPTHWISE)
+    loops = tile_loops(module, "conv2d")
+    assert loops["ox"].attr("vectorize") and loops["ox"].attr("lanes") is None
+    assert loops["oy_1"].attr("unroll") == 4
+    ir = print_module(module)
+    assert "memref<1x1x22x34xf32>" in ir and "lanes = 8" not in ir
 
 
 @pytest.mark.parametrize("target", ["llvm", "c"])

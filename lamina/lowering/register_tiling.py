@@ -63,13 +63,14 @@ BLOCK_K = 2048
 BLOCK_ROW_TILES = 128
 UNBLOCKED_PANEL_BYTES = 4 << 20
 # A tile whose vector loads no other row reuses (a depthwise conv) loads a vector per multiply-add,
-# most of them off the alignment (the kernel's columns shift the row by one element). It takes
-# vectors of at most 8 floats: on AVX-512 (Zen 4) every unaligned 16-float load crosses a cache
-# line and half the 8-float ones do. It takes its whole output row as its vectors when that is at
-# most UNSHARED_ROW_VECTORS, and 8 accumulators. Measured on 64 channels at 56x56, one thread:
-# 8 rows x 8 floats 0.070-0.076 ms; with 16 floats (rows widened to 64) 2 rows x 4 vectors
-# 0.10-0.13 ms, 4 x 2 0.12-0.16, 3 x 4 and 6 x 2 (12 accumulators) 0.17-0.21, and the tile along
-# the channels that a GEMM-like plan chose (6 x 2) 0.23-0.26; onnxruntime 0.09-0.13.
+# most of them off the alignment (the kernel's columns shift the row by one element). Where the
+# CPU splits 512-bit operations in halves (Zen 4) it takes vectors of at most 8 floats: every
+# unaligned 16-float load crosses a cache line and half the 8-float ones do. It takes its whole
+# output row as its vectors when that is at most UNSHARED_ROW_VECTORS, and 8 accumulators.
+# Measured on Zen 4, 64 channels at 56x56, one thread: 8 rows x 8 floats 0.070-0.076 ms; with 16
+# floats (rows widened to 64) 2 rows x 4 vectors 0.10-0.13 ms, 4 x 2 0.12-0.16, 3 x 4 and 6 x 2
+# (12 accumulators) 0.17-0.21, and the tile along the channels that a GEMM-like plan chose (6 x 2)
+# 0.23-0.26; onnxruntime 0.09-0.13. On Zen 5 (full-width 512-bit units) 16 floats won instead.
 UNSHARED_MAX_LANES = 8
 UNSHARED_ROW_VECTORS = 4
 UNSHARED_ACCUMULATORS = 8
@@ -247,7 +248,7 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
     # No loop reuses a vector load (a depthwise conv: every input row belongs to one channel and
     # one output row): each multiply-add loads its own vector, so rows only hide latency.
     unshared = not reusing and vector == spatial[-1]
-    narrow_to = UNSHARED_MAX_LANES if unshared else lanes
+    narrow_to = unshared_max_lanes(lanes) if unshared else lanes
     if trips[vector] < narrow_to:
         # A row shorter than the widest vector (a classifier's 10 outputs on AVX-512) takes
         # the narrower vectors it fills, down to NARROW_LANES.
@@ -287,6 +288,11 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
     else:
         rows, mr = symbolic_reusing[-1], limit
     return TilePlan(block.attr("label"), spatial, reduce, rows, vector, mr, nr, vector != spatial[-1], rows_with, lanes if narrow else None)
+
+
+def unshared_max_lanes(lanes: int) -> int:
+    """The widest vectors of a tile whose vector loads no other row reuses."""
+    return min(lanes, UNSHARED_MAX_LANES) if host_target().splits_wide_vectors else lanes
 
 
 def accumulator_registers() -> int:

@@ -20,6 +20,10 @@ def initialize_llvm() -> None:
     llvm.initialize_native_asmparser()
 
 
+# LLVM's names of the CPUs that execute 512-bit vector instructions on 256-bit units.
+SPLIT_512_BIT_CPUS = ("znver4",)
+
+
 @dataclass(frozen=True)
 class HostTarget:
     triple: str
@@ -41,6 +45,12 @@ class HostTarget:
     @property
     def vector_register_bytes(self) -> int:
         return self.vector_registers * self.vector_bits // 8
+
+    @property
+    def splits_wide_vectors(self) -> bool:
+        """Whether 512-bit operations run as two 256-bit halves (Zen 4), so that an unaligned
+        16-float load, which always crosses a cache line, costs more than two 8-float ones."""
+        return self.vector_bits >= 512 and self.cpu in SPLIT_512_BIT_CPUS
 
 
 def _cache_bytes(index: int, default: int) -> int:

@@ -21,7 +21,7 @@ from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import GreedyRewritePatternApplier, PatternRewriter, PatternRewriteWalker, RewritePattern
 
-from lamina.lowering.register_tiling import UNSHARED_MAX_LANES, channel_tile_rows
+from lamina.lowering.register_tiling import channel_tile_rows, unshared_max_lanes
 from lamina.ir.types import is_float
 from lamina.passes.graph.support import build, constant_array
 from lamina.targets.host import host_target
@@ -34,7 +34,7 @@ def extra_columns(op: Operation, lanes: int) -> int:
         return 0
     width = out.shape[3]
     if op.attr("groups") > 1:
-        lanes = min(lanes, UNSHARED_MAX_LANES)  # the vectors a grouped conv's tile takes
+        lanes = unshared_max_lanes(lanes)  # the vectors a grouped conv's tile takes
     if op.attr("groups") == 1 and constant_array(op.operands[1]) is not None and channel_tile_rows(out.shape[1], out.shape[2], width, lanes):
         return 0  # the conv's tile runs its vectors along the output channels
     return 0 if width % lanes == 0 or width < lanes // 2 else lanes - width % lanes
