@@ -251,3 +251,27 @@ def test_iterations_sharing_a_slice_keep_the_buffer():
     run_passes(module, ["compact-buffers"])
     np.testing.assert_array_equal(run_function(module, src)[0], before)
     assert not local_buffers(module)
+
+
+def test_no_buffer_moves_into_a_vectorized_loop():
+    """An allocation in a vectorized loop's body would keep the loop scalar."""
+    module = parse_module(
+        """
+func.func @f(%x: memref<16xf32>, %y: memref<16xf32>) attributes {lamina.outputs = 1 : i64} {
+  %t = loop.alloc : memref<16xf32>
+  %lo = arith.constant 0 : index
+  %n = arith.constant 16 : index
+  loop.for %lo, %n {label = "i", vectorize = true} (%i: index) {
+    %v = loop.load %x, %i : f32
+    loop.store %v, %t, %i
+    %w = loop.load %t, %i : f32
+    loop.store %w, %y, %i
+    loop.yield
+  }
+  func.return
+}
+""",
+        "<vectorized>",
+    )
+    run_passes(module, ["compact-buffers"])
+    assert not local_buffers(module)

@@ -15,10 +15,12 @@ the slice, on the stack of the thread that runs the iteration:
 Every index of the buffer is an affine form (through block bindings) of loop variables; its
 part over the compacting loop and the loops around it (the offset) must be the same in every
 access, and the rest must have a range. Where it moves, the offset is dropped and the range's
-low end subtracted. That keeps meaning when no iteration can see another's data: every loop
-from the compacting one out to the buffer's scope that runs more than once must be the one
-variable of some axis's offset, scaled by at least the slice's extent on that axis, so
-different iterations touch disjoint slices (and a parallel loop needs no sharing).
+low end subtracted. That keeps meaning when no iteration can see another's data, i.e. when
+different iterations (of the compacting loop and the loops around it, out to the buffer's
+scope) touch disjoint slices, and a parallel loop then needs no sharing either. Either every
+such loop that runs more than once is the one variable of some axis's offset, scaled by at
+least the slice's extent there; or, for a fused loop whose quotient and remainder address two
+axes, the offsets evaluated at every iteration step by whole extents and never repeat.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import prod
 
-from xdsl.context import Context
 import numpy as np
+from xdsl.context import Context
 from xdsl.dialects import arith, func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import BlockArgument, Operation, SSAValue
@@ -91,6 +93,8 @@ def plan_compaction(alloc: Operation, analysis: IndexAnalysis) -> Compaction | N
     candidates = _common_loops(uses, scope)
     itemsize = numpy_dtype(t.element_type).itemsize
     for depth, loop in enumerate(candidates):
+        if loop.attr("vectorize"):
+            continue  # an allocation in its body would keep it scalar
         plan = _plan_at(buffer, uses, loop, candidates[depth:], analysis)
         if plan is None:
             continue
