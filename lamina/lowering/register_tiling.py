@@ -42,7 +42,7 @@ from lamina.targets.host import host_target
 # registers across the reduction loops because register-accumulators gives them a local buffer.
 # With AVX-512's 32 registers a tile takes 16: on Zen 5 (full-width 512-bit FMAs), 8 x 32 beat
 # 6 x 32 by 2-4% (sgemm-512, mlp-b64, the transformer block at one thread, interleaved in one
-# process); on Zen 4, 16 was level with 12.
+# process); on Zen 4 (stop 19) 16 gained nothing over 12.
 ACCUMULATOR_REGISTERS = 12
 WIDE_ACCUMULATOR_REGISTERS = 16
 # A tile along a conv's channels broadcasts input elements, and neighbouring rows read the same
