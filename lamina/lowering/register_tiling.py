@@ -47,8 +47,12 @@ ACCUMULATOR_REGISTERS = 12
 WIDE_ACCUMULATOR_REGISTERS = 16
 # A tile along a conv's channels broadcasts input elements, and neighbouring rows read the same
 # elements at the next kernel column; LLVM keeps those broadcasts live across the unrolled
-# columns, and with 12 accumulators the tile spilled (measured: 2x slower than with 8).
+# columns. With AVX2's 16 registers it takes 8 accumulators. With AVX-512's 32 it takes 16: on
+# Zen 5 ResNet's stride-2 convs and stem ran 10-20% faster than with 8 (one conv at a time,
+# interleaved in one process); on Zen 4 (stop 19) 8 to 24 were level. (The 2x loss once measured
+# with 12 was a tile over the 512-byte promotion bound of that time, left in memory.)
 CHANNEL_ACCUMULATORS = 8
+WIDE_CHANNEL_ACCUMULATORS = 16
 # Cache blocking, BLIS-style, of a GEMM whose packed vector operand outgrows the caches (at
 # 2048 x 2048 every row tile streamed all 16 MiB of B's panels again from L3): the row tiles run in
 # blocks of about BLOCK_ROW_TILES inside each panel, so a panel (K x NR floats, 128 KiB at K = 2048)
@@ -262,7 +266,7 @@ def plan_tile(chain: list[Operation], trips: list[int | None], lanes: int) -> Ti
     if nr == 0 or unshared and trips[vector] <= UNSHARED_ROW_VECTORS * lanes:
         nr = trips[vector] if trips[vector] <= 4 * lanes else lanes
     vectors = -(-nr // lanes)
-    accumulators = CHANNEL_ACCUMULATORS if vector != spatial[-1] else UNSHARED_ACCUMULATORS if unshared else accumulator_registers()
+    accumulators = channel_accumulators() if vector != spatial[-1] else UNSHARED_ACCUMULATORS if unshared else accumulator_registers()
     limit = max(1, min(MAX_ROWS, accumulators // vectors))
     # Rows that reuse each vector load: a static loop first (the longest), then one of symbolic
     # extent (a batch); loops the vector operand depends on only when nothing else is left.
@@ -297,6 +301,10 @@ def unshared_max_lanes(lanes: int) -> int:
 
 def accumulator_registers() -> int:
     return WIDE_ACCUMULATOR_REGISTERS if host_target().vector_registers >= 32 else ACCUMULATOR_REGISTERS
+
+
+def channel_accumulators() -> int:
+    return WIDE_CHANNEL_ACCUMULATORS if host_target().vector_registers >= 32 else CHANNEL_ACCUMULATORS
 
 
 def row_factor(trip: int, limit: int, vectors: int) -> int:
