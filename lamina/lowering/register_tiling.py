@@ -49,7 +49,7 @@ WIDE_ACCUMULATOR_REGISTERS = 16
 # elements at the next kernel column; LLVM keeps those broadcasts live across the unrolled
 # columns. With AVX2's 16 registers it takes 8 accumulators. With AVX-512's 32 it takes 16: on
 # Zen 5 ResNet's stride-2 convs and stem ran 10-20% faster than with 8 (one conv at a time,
-# interleaved in one process); on Zen 4 (stop 19) 8 to 24 were level. (The 2x loss once measured
+# interleaved in one process); on Zen 4 (stop 19) 8 to 24 gained nothing. (The 2x loss once measured
 # with 12 was a tile over the 512-byte promotion bound of that time, left in memory.)
 CHANNEL_ACCUMULATORS = 8
 WIDE_CHANNEL_ACCUMULATORS = 16
