@@ -30,16 +30,17 @@ from math import prod
 
 import numpy as np
 from xdsl.context import Context
-from xdsl.dialects import arith, func
+from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import BlockArgument, Operation, SSAValue
 from xdsl.passes import ModulePass
 
 from lamina.dialects.loop import Loop
 from lamina.ir.types import BufferType, numpy_dtype
-from lamina.passes.loop.simplify_indices import build_form, index_range
+from lamina.interpreter.loop import BINARY
+from lamina.passes.loop.simplify_indices import build_form, form_range
 from lamina.passes.schedule.analysis import Affine, IndexAnalysis
-from lamina.passes.schedule.nest import is_loop, loop_var, static_extent, static_value
+from lamina.passes.schedule.nest import enclosing_loops, loop_var, static_extent, static_value
 
 # A compacted buffer goes on the stack of the thread running the iteration; bigger slices stay
 # in the workspace (worker threads' stacks are a few MiB, and L2 is 1 MiB).
@@ -60,17 +61,8 @@ class Compaction:
 def _common_loops(ops: list[Operation], scope: Operation) -> list[Operation]:
     """The loop.for ops enclosing every op, innermost first, below `scope` (the op holding the
     buffer's allocation)."""
-    chains = []
-    for op in ops:
-        chain = []
-        parent = op.parent_op()
-        while parent is not None and parent is not scope:
-            if is_loop(parent):
-                chain.append(parent)
-            parent = parent.parent_op()
-        chains.append(chain)
-    common = [loop for loop in chains[0] if all(loop in chain for chain in chains[1:])]
-    return common
+    chains = [enclosing_loops(op, scope) for op in ops]
+    return [loop for loop in reversed(chains[0]) if all(loop in chain for chain in chains[1:])]
 
 
 def _runs_once(loop: Operation) -> bool:
@@ -127,7 +119,7 @@ def _plan_at(
                 else:
                     inner.append((key, coef))
             inner_form = Affine(form.const, tuple(inner))
-            bounds = _form_bounds(inner_form, analysis)
+            bounds = form_range(({analysis.atoms[k]: c for k, c in inner}, form.const))
             if bounds is None:
                 return None
             first = not inner_parts
@@ -159,7 +151,7 @@ def _fixed_in_iteration(value: SSAValue, iteration_vars: set[int], analysis: Ind
     owner = value.owner
     if owner.name in ("arith.constant", "loop.size"):
         return True
-    if depth > 32 or not isinstance(owner, tuple(EVALUATED) + tuple(UNSIGNED)):
+    if depth > 32 or owner.name not in EVALUATED and owner.name not in UNSIGNED:
         return False
     return all(_fixed_in_iteration(v, iteration_vars, analysis, depth + 1) for v in owner.operands)
 
@@ -243,21 +235,10 @@ def _iteration_grid(loops: list[Operation]) -> _Grid | None:
     return _Grid({loop_var(lp): m.ravel() for lp, m in zip(loops, mesh)}, size)
 
 
-def _truncating_div(a, b):
-    return np.sign(a) * np.sign(b) * (np.abs(a) // np.abs(b))
-
-
-EVALUATED = {
-    arith.AddiOp: np.add,
-    arith.SubiOp: np.subtract,
-    arith.MuliOp: np.multiply,
-    arith.FloorDivSIOp: np.floor_divide,
-    arith.DivSIOp: _truncating_div,
-    arith.RemSIOp: lambda a, b: a - _truncating_div(a, b) * b,
-    arith.MaxSIOp: np.maximum,
-    arith.MinSIOp: np.minimum,
-}
-UNSIGNED = {arith.DivUIOp: np.floor_divide, arith.RemUIOp: np.remainder}
+# The index arithmetic the offsets are evaluated through, with the loop interpreter's semantics.
+EVALUATED = ("arith.addi", "arith.subi", "arith.muli", "arith.floordivsi", "arith.divsi", "arith.remsi", "arith.maxsi", "arith.minsi")
+UNSIGNED = ("arith.divui", "arith.remui")
+DIVISIONS = ("arith.floordivsi", "arith.divsi", "arith.remsi") + UNSIGNED
 
 
 def _evaluate(value: SSAValue, variables: dict[SSAValue, np.ndarray], depth: int) -> np.ndarray | None:
@@ -269,29 +250,14 @@ def _evaluate(value: SSAValue, variables: dict[SSAValue, np.ndarray], depth: int
     if const is not None:
         return np.int64(const)
     owner = value.owner
-    kind = type(owner)
-    if depth > 32 or kind not in EVALUATED and kind not in UNSIGNED:
+    if depth > 32 or not isinstance(owner, Operation) or owner.name not in EVALUATED and owner.name not in UNSIGNED:
         return None
     a, b = (_evaluate(v, variables, depth + 1) for v in owner.operands)
     if a is None or b is None:
         return None
-    if kind in UNSIGNED:
-        if np.any(a < 0) or np.any(b <= 0):
-            return None
-        return UNSIGNED[kind](a, b)
-    if kind in (arith.FloorDivSIOp, arith.DivSIOp, arith.RemSIOp) and np.any(b == 0):
-        return None
-    return EVALUATED[kind](a, b)
-
-
-def _form_bounds(form: Affine, analysis: IndexAnalysis) -> tuple[int, int] | None:
-    lo = hi = form.const
-    for key, coef in form.terms:
-        r = index_range(analysis.atoms[key])
-        if r is None:
-            return None
-        lo, hi = lo + min(coef * r[0], coef * r[1]), hi + max(coef * r[0], coef * r[1])
-    return lo, hi
+    if owner.name in DIVISIONS and np.any(b == 0) or owner.name in UNSIGNED and (np.any(a < 0) or np.any(b < 0)):
+        return None  # the interpreter makes x / 0 zero; the code computes no such index
+    return BINARY[owner.name](a, b)
 
 
 def compact(alloc: Operation, plan: Compaction, analysis: IndexAnalysis) -> None:
