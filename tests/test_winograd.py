@@ -118,9 +118,9 @@ def rewrite(module: ModuleOp, *passes) -> ModuleOp:
         dict(pads=(0, 2, 1, 0), h=14, w=12),  # asymmetric pads
         dict(bias=True, o=24),
         dict(c=20, o=32, h=9, w=16),
-        dict(h=7, w=7),  # ResNet's last stage: 16 tiles, the fewest it takes
+        dict(h=9, w=9),  # 25 tiles, the fewest it takes
     ],
-    ids=["square", "odd", "asymmetric-pads", "bias", "wide", "resnet-7x7"],
+    ids=["square", "odd", "asymmetric-pads", "bias", "wide", "fewest-tiles"],
 )
 def test_rewrite_keeps_what_the_conv_computes(shape):
     module = conv_module(**shape)
@@ -142,6 +142,8 @@ def test_rewrite_keeps_what_the_conv_computes(shape):
         ("1x1 kernel", dict(kernel=1, pads=(0, 0, 0, 0))),
         ("weights computed at run time", dict(weight_arg=True)),
         ("too few tiles (9)", dict(h=6, w=6)),
+        ("too few tiles (16): ResNet's 7x7 stage", dict(h=7, w=7)),
+        ("too few tiles (16) in an 8x8 output", dict(h=8, w=8)),
         ("too few channels", dict(c=8)),
     ],
 )

@@ -27,11 +27,14 @@ from lamina.passes.graph.split_conv_bias import channel_bias
 from lamina.passes.graph.support import build, constant_array
 
 # Fewer tiles than this and the GEMM's rows do not amortize the transformed weights, which are
-# 16/9 the size of the kernel's. ResNet-18's 7x7 stage (16 tiles of 512 channels) pays: one conv
-# took 1.65-1.8 ms against 2.4-2.8 direct on Zen 4 at one thread (2.3 against 2.6-2.8 with
-# 256-bit vectors), and the model 24.1-24.7 ms against 26.7-27.9 (minimums of alternating
-# processes). A 6x6 output (9 tiles) pads to 8x8, and computes 16 * 9 products for 36 outputs.
-MIN_TILES = 16
+# 16/9 the size of the kernel's and stream from memory in a model too big for the caches: each
+# weight serves one GEMM row per tile, where the direct conv uses it at every output position.
+# Measured on Zen 5, 512 channels, cache flushed between calls (ms, min, t=1 / t=2):
+#   7x7 output (16 tiles):   Winograd 1.39 / 0.99   direct 1.27 / 0.72
+#   10x10 output (25 tiles): Winograd 1.81 / 1.23   direct 2.45 / 1.42
+# and ResNet-18 with its 7x7 stage direct: t=2 min 8.00 -> 7.38 ms, t=1 13.76 -> 13.55 ms (in
+# one process, interleaved). On Zen 4, with half the arithmetic per cycle, 16 tiles had paid.
+MIN_TILES = 25
 # The GEMMs vectorize along output channels and reduce over input channels.
 MIN_CHANNELS = 16
 
