@@ -44,26 +44,27 @@ def rand(*shape, seed=0):
 # ------------------------------------------------------------------ the algebra
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
+    out=st.sampled_from(sorted(winograd.VARIANTS)),
     n=st.integers(1, 2),
     c=st.integers(1, 4),
     o=st.integers(1, 4),
-    h=st.integers(1, 9),
-    w=st.integers(1, 9),
+    h=st.integers(1, 11),
+    w=st.integers(1, 11),
     pads=st.tuples(*[st.integers(0, 2)] * 4),
 )
-def test_transforms_around_the_gemms_are_the_convolution(n, c, o, h, w, pads):
+def test_transforms_around_the_gemms_are_the_convolution(out, n, c, o, h, w, pads):
     top, left, bottom, right = pads
     oh, ow = h + top + bottom - 2, w + left + right - 2
     if oh < 1 or ow < 1:
         return
     x, weight = rand(n, c, h, w, seed=1).astype(np.float64), rand(o, c, 3, 3, seed=2).astype(np.float64)
-    th, tw = winograd.tile_counts(oh, ow)
-    padded = np.pad(x, ((0, 0), (0, 0), (top, 2 * th + 2 - h - top), (left, 2 * tw + 2 - w - left)))
-    tiles = winograd.input_reference(padded.transpose(0, 2, 3, 1), (th, tw))
-    assert tiles.shape == (16, n * th * tw, c)
-    y = winograd.output_reference(tiles @ winograd.transform_weights(weight), (oh, ow))
+    th, tw = winograd.tile_counts(oh, ow, out)
+    padded = np.pad(x, ((0, 0), (0, 0), (top, out * th + 2 - h - top), (left, out * tw + 2 - w - left)))
+    tiles = winograd.input_reference(padded.transpose(0, 2, 3, 1), (th, tw), out)
+    assert tiles.shape == ((out + 2) ** 2, n * th * tw, c)
+    y = winograd.output_reference(tiles @ winograd.transform_weights(weight, out), (oh, ow))
     np.testing.assert_allclose(y.transpose(0, 3, 1, 2), direct_conv(x, weight, pads), rtol=1e-9, atol=1e-9)
 
 
@@ -119,8 +120,10 @@ def rewrite(module: ModuleOp, *passes) -> ModuleOp:
         dict(bias=True, o=24),
         dict(c=20, o=32, h=9, w=16),
         dict(h=9, w=9),  # 25 tiles, the fewest it takes
+        dict(h=28, w=28),  # F(4x4, 3x3): 49 4x4 tiles
+        dict(h=27, w=30, bias=True),  # F(4x4, 3x3), cropped
     ],
-    ids=["square", "odd", "asymmetric-pads", "bias", "wide", "fewest-tiles"],
+    ids=["square", "odd", "asymmetric-pads", "bias", "wide", "fewest-tiles", "large-tiles", "large-tiles-cropped"],
 )
 def test_rewrite_keeps_what_the_conv_computes(shape):
     module = conv_module(**shape)
@@ -180,6 +183,27 @@ def test_layout_changes_cancel_between_winograd_convs():
     np.testing.assert_allclose(run_function(module, x)[0], resnet_block_reference(x), rtol=1e-4, atol=1e-4)
 
 
+def output_tiles_chosen(module: ModuleOp) -> list[int]:
+    return [op.attr_values()["output_tile"] for op in next(iter(module.ops)).body.block.ops if op.name == "graph.winograd_input"]
+
+
+@pytest.mark.parametrize(
+    "hw, out",
+    [
+        (12, 2),  # 36 2x2 tiles, 9 4x4 ones
+        (14, 2),  # ResNet's 14x14 stage: 49 2x2 tiles, 16 4x4 ones, whose weights would stream
+        (24, 2),  # 36 4x4 tiles, fewer than the 49 it takes
+        (25, 4),  # 49, the last row and column cropped to one
+        (28, 4),  # ResNet's 28x28 stage
+        (56, 4),
+    ],
+)
+def test_large_tiles_where_there_are_enough_of_them(hw, out):
+    # The 16 channels keep the interpreter quick; the rule counts tiles only.
+    module = rewrite(conv_module(h=hw, w=hw), WinogradConvPass())
+    assert output_tiles_chosen(module) == [out]
+
+
 # ------------------------------------------------------------------ lowering
 
 
@@ -202,6 +226,15 @@ def test_each_transform_is_one_nest_with_a_store_per_position():
     assert stores_in(transform_in) == 16 and stores_in(transform_out) == 4
     # 16 positions share the 16 elements of a tile: each is loaded once
     assert sum(1 for op in transform_in.walk() if op.name == "loop.load") == 16
+
+
+def test_large_tile_transforms_have_a_store_per_position_and_load_each_input_once():
+    nests = lowered_nests(conv_module(h=28, w=28))
+    blocks = {blocks[0].attr("label"): blocks[0] for blocks in nests}
+    transform_in, transform_out = blocks["winograd_input"], blocks["winograd_output"]
+    assert stores_in(transform_in) == 36 and stores_in(transform_out) == 16
+    assert sum(1 for op in transform_in.walk() if op.name == "loop.load") == 36
+    assert sum(1 for op in transform_out.walk() if op.name == "loop.load") == 36
 
 
 def test_an_odd_output_splits_the_output_transform_by_extent():
@@ -255,6 +288,20 @@ def test_compiled_conv_with_transforms_across_threads_matches_numpy():
     x = rand(1, 256, 14, 14, seed=13)
     expected = direct_conv(x, rand(256, 256, 3, 3, seed=3).astype(np.float64))
     np.testing.assert_allclose(model(x)[0], expected, rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("target", ["llvm", "c"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_compiled_large_tile_conv_matches_numpy(target, threads):
+    # 29x30 outputs: the last 4x4 tile row keeps one row and the last column two
+    module = conv_module(c=32, o=48, h=29, w=30, bias=True)
+    assert output_tiles_chosen(rewrite(conv_module(c=32, o=48, h=29, w=30, bias=True), WinogradConvPass())) == [4]
+    model = lamina.compile(module, target=target, threads=threads)
+    x = rand(1, 32, 29, 30, seed=14)
+    expected = direct_conv(x, rand(48, 32, 3, 3, seed=3).astype(np.float64), (1, 1, 1, 1), rand(48, seed=4))
+    # F(4x4, 3x3) scales inputs by up to 25 and products by up to 64 before the sums cancel, so
+    # its rounding error grows with the outputs' magnitude (here up to ~100), not each output's
+    np.testing.assert_allclose(model(x)[0], expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())
 
 
 def test_compiled_conv_with_odd_size_and_bias_matches_numpy():

@@ -214,13 +214,16 @@ TABLE = [
         "winograd_input",
         (Operand("x", dtypes="float"),),
         OUT,
-        (Attr("tiles", "ints", doc="tile rows and columns (TH, TW) per image"),),
+        (
+            Attr("tiles", "ints", doc="tile rows and columns (TH, TW) per image"),
+            Attr("output_tile", "int", default=2, doc="m of F(m x m, 3x3): 2 or 4"),
+        ),
         traits=PURE,
         infer=winograd.input_rule,
         fusion="opaque",
         reference=winograd.input_reference,
         lowering=winograd.input_compute,
-        summary="Winograd F(2x2, 3x3) input transform: padded NHWC -> [16, N*TH*TW, C] (lamina.dialects.winograd)",
+        summary="Winograd F(m x m, 3x3) input transform: padded NHWC -> [(m+2)^2, N*TH*TW, C] (lamina.dialects.winograd)",
     ),
     OpRow(
         "winograd_output",
@@ -232,7 +235,7 @@ TABLE = [
         fusion="opaque",
         reference=winograd.output_reference,
         lowering=winograd.output_compute,
-        summary="Winograd F(2x2, 3x3) output transform: [16, N*TH*TW, O] -> NHWC [N, H, W, O]",
+        summary="Winograd F(m x m, 3x3) output transform: [(m+2)^2, N*TH*TW, O] -> NHWC [N, H, W, O]",
     ),
     OpRow("max_pool2d", (Operand("x", dtypes="numeric"),), OUT, POOL_ATTRS, traits=PURE, infer=rules.pool2d_rule, fusion="opaque", reference=ref.max_pool2d, lowering=rb.max_pool2d),
     OpRow(

@@ -153,23 +153,25 @@ def winograd_input(draw, x, ctx):
     t = _t(x)
     if t.rank != 4 or not all(isinstance(d, int) for d in t.shape):
         return None
+    out = draw(st.sampled_from([2, 4]))
     th, tw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
-    grow_h = max(0, 2 * th + 2 - t.shape[1]) + draw(st.integers(0, 1))
-    grow_w = max(0, 2 * tw + 2 - t.shape[2]) + draw(st.integers(0, 1))
+    grow_h = max(0, out * th + 2 - t.shape[1]) + draw(st.integers(0, 1))
+    grow_w = max(0, out * tw + 2 - t.shape[2]) + draw(st.integers(0, 1))
     if grow_h or grow_w:
         (x,) = ctx.emit("pad", [x], {"pads": [0, 0, 0, 0, 0, grow_h, grow_w, 0]})
-    return [x], {"tiles": [th, tw]}
+    return [x], {"tiles": [th, tw], "output_tile": out}
 
 
 def winograd_output(draw, x, ctx):
-    """The transformed tiles of x (see winograd_input), for an output of 2*T or 2*T - 1 rows."""
+    """The transformed tiles of x (see winograd_input), for an output of m*T down to m*T - m + 1 rows."""
     sample = winograd_input(draw, x, ctx)
     if sample is None:
         return None
     operands, attrs = sample
     (tiles,) = ctx.emit("winograd_input", operands, attrs)
     th, tw = attrs["tiles"]
-    return [tiles], {"size": [2 * th - draw(st.integers(0, 1)), 2 * tw - draw(st.integers(0, 1))]}
+    out = attrs["output_tile"]
+    return [tiles], {"size": [out * th - draw(st.integers(0, out - 1)), out * tw - draw(st.integers(0, out - 1))]}
 
 
 def pool2d(draw, x, ctx):

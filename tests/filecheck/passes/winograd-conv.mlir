@@ -40,3 +40,20 @@ func.func @strided(%x: tensor<1x16x24x24xf32>) -> tensor<1x16x12x12xf32> {
   %y = graph.conv2d %x, %w {strides = [2, 2], pads = [1, 1, 1, 1]} : tensor<1x16x12x12xf32>
   func.return %y : tensor<1x16x12x12xf32>
 }
+
+// With 49 or more 4x4 tiles the conv takes F(4x4, 3x3): 6x6 input tiles, 36 GEMMs. A 25x25
+// output has 7x7 tiles whose last row and column keep one output each: the pad covers
+// 4 * 7 + 2 = 30 rows and columns.
+// CHECK-LABEL: func.func @large_tiles
+// CHECK:         %[[T:.*]] = graph.transpose %x {perm = [0, 2, 3, 1]} : tensor<1x25x25x16xf32>
+// CHECK-NEXT:    %[[P:.*]] = graph.pad %[[T]] {pads = [0, 1, 1, 0, 0, 4, 4, 0]} : tensor<1x30x30x16xf32>
+// CHECK-NEXT:    %[[V:.*]] = graph.winograd_input %[[P]] {tiles = [7, 7], output_tile = 4} : tensor<36x49x16xf32>
+// CHECK-NEXT:    %[[U:.*]] = graph.const {{.*}} : tensor<36x16x16xf32>
+// CHECK-NEXT:    %[[M:.*]] = graph.matmul %[[V]], %[[U]] : tensor<36x49x16xf32>
+// CHECK-NEXT:    %[[Y:.*]] = graph.winograd_output %[[M]] {size = [25, 25]} : tensor<1x25x25x16xf32>
+// CHECK-NEXT:    graph.transpose %[[Y]] {perm = [0, 3, 1, 2]} : tensor<1x16x25x25xf32>
+func.func @large_tiles(%x: tensor<1x16x25x25xf32>) -> tensor<1x16x25x25xf32> {
+  %w = graph.const dense<0.5> : tensor<16x16x3x3xf32>
+  %y = graph.conv2d %x, %w {pads = [1, 1, 1, 1]} : tensor<1x16x25x25xf32>
+  func.return %y : tensor<1x16x25x25xf32>
+}
