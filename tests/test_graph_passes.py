@@ -267,6 +267,17 @@ def concat_one(b):
     return b.op("concat", [b.args[0]], {"axis": 1})
 
 
+def split_parts(b, sizes=(1, 2, 3), axis=-1):
+    """x [2, 6] split along its last axis; the split's results."""
+    split = Graph["split"].build([b.args[0]], {"axis": axis, "sizes": list(sizes)})
+    b.block.add_op(split)
+    return split.results
+
+
+def split_middle(b):
+    return split_parts(b)[1]
+
+
 def clip_unbounded(b):
     return b.op("clip", [b.args[0]])
 
@@ -323,6 +334,7 @@ SIMPLIFIED = {
     "PadOfNothing": (pad_nothing, F23, ["func.return"]),
     "ConcatOfOne": (concat_one, F23, ["func.return"]),
     "ClipUnbounded": (clip_unbounded, F23, ["func.return"]),
+    "SplitOfUnused": (split_middle, tensor([2, 6]), ["graph.slice", "func.return"]),
     "SinkTranspose": (relu_between_transposes, F23, ["graph.relu", "func.return"]),
     "SinkTranspose (constant, permuted)": (bias_between_transposes, F23, ["graph.const", "graph.add", "func.return"]),
 }
@@ -334,6 +346,19 @@ def test_canonical_pattern_simplifies_and_keeps_results(case):
     b = FunctionBuilder([arg_type])
     module = b.module(build(b))
     check_rewrite(module, [Canonicalize()], expected)
+
+
+def test_split_parts_read_become_slices_and_the_rest_is_not_computed():
+    b = FunctionBuilder([tensor([2, 6])])
+    first, _, last = split_parts(b)
+    module = check_rewrite(b.module(first, last), [Canonicalize()], ["graph.slice", "graph.slice", "func.return"])
+    slices = [op.attr_values() for op in next(iter(module.ops)).body.block.ops if op.name == "graph.slice"]
+    assert [(a["starts"], a["ends"], a["axes"]) for a in slices] == [((0,), (1,), (1,)), ((3,), (6,), (1,))]
+
+
+def test_a_split_read_whole_stays_one_split():
+    b = FunctionBuilder([tensor([2, 6])])
+    check_rewrite(b.module(*split_parts(b)), [Canonicalize()], ["graph.split", "func.return"])
 
 
 def test_sink_transpose_reuses_the_transpose_a_value_already_has():

@@ -194,6 +194,7 @@ class ScalarEmitter:
         self.target_type = target_type
         self.index_cache: dict[tuple, SSAValue] = {}
         self.load_cache: dict[tuple, SSAValue] = {}
+        self.arith_cache: dict[tuple, SSAValue] = {}
 
     def fail(self, message: str) -> LaminaError:
         return self.scope.fail(self.stmt, message)
@@ -266,6 +267,22 @@ class ScalarEmitter:
             raise self.fail(f"'{e.id}' is not an index variable, buffer or attribute here")
         if isinstance(e, Access):
             return self.load(e)
+        if isinstance(e, Neg | BinOp):
+            # Pure arithmetic over loads that are themselves cached: computed once per block,
+            # so statements sharing a subexpression (a Winograd transform's partial sums) share
+            # its ops. Keyed by structure, as equal texts parse to distinct but equal trees.
+            key = (e, want, id(self.b.insertion))
+            cached = self.arith_cache.get(key)
+            if cached is None:
+                cached = self._arithmetic(e, want)
+                if isinstance(cached, SSAValue):
+                    self.arith_cache[key] = cached
+            return cached
+        if isinstance(e, Call):
+            return self.call(e, want)
+        raise self.fail(f"unexpected expression {e}")
+
+    def _arithmetic(self, e: Neg | BinOp, want: Attribute | None) -> Value:
         if isinstance(e, Neg):
             x = self.value(e.operand, want)
             if not isinstance(x, SSAValue):
@@ -273,18 +290,14 @@ class ScalarEmitter:
             if is_float(x.type):
                 return self.b.add(arith.NegfOp(x)).result
             return self.arith("-", self.materialize(0, x.type), x)
-        if isinstance(e, BinOp):
-            a, b = self.value(e.lhs, want), self.value(e.rhs, want)
-            if e.op in ("==", "!=", "<", "<=", ">", ">="):
-                a, b = self.unify(a, b, want if want is not None and not is_bool(want) else f32)
-                return self.compare(e.op, a, b)
-            if not isinstance(a, SSAValue) and not isinstance(b, SSAValue):
-                return _fold(e.op, a, b)
-            a, b = self.unify(a, b)
-            return self.arith(e.op, a, b)
-        if isinstance(e, Call):
-            return self.call(e, want)
-        raise self.fail(f"unexpected expression {e}")
+        a, b = self.value(e.lhs, want), self.value(e.rhs, want)
+        if e.op in ("==", "!=", "<", "<=", ">", ">="):
+            a, b = self.unify(a, b, want if want is not None and not is_bool(want) else f32)
+            return self.compare(e.op, a, b)
+        if not isinstance(a, SSAValue) and not isinstance(b, SSAValue):
+            return _fold(e.op, a, b)
+        a, b = self.unify(a, b)
+        return self.arith(e.op, a, b)
 
     def index(self, e) -> SSAValue:
         # An index expression is pure: computed once per block it is used in. A statement's
@@ -611,7 +624,8 @@ def _shares_nest(group: list[_Prepared], p: _Prepared, scope: RuleScope) -> bool
         return False
     if p.spatial != first.spatial or any(p.extents[v] != first.extents[v] for v in p.spatial):
         return False
-    if p.target.buffer in _reads(p) or any(p.target.buffer in _reads(q) for q in group):
+    # The members after the first were checked as they joined: they all write first's buffer.
+    if p.target.buffer in _reads(p) or p.target.buffer in _reads(first):
         return False
     return all(_never_meet(p.target, q.target, scope) for q in group)
 
@@ -664,10 +678,11 @@ def _emit_nest(b: LoopBuilder, group: list[_Prepared], scope: RuleScope, label: 
         with b.at(body):
             shared_index: dict[tuple, SSAValue] = {}
             shared_loads: dict[tuple, SSAValue] = {}
+            shared_arith: dict[tuple, SSAValue] = {}
             for p in group:
                 elem = p.out_buf.type.element_type
                 em = ScalarEmitter(b, p.stmt, scope, dict(zip(names, body.args)), extents, elem)
-                em.index_cache, em.load_cache = shared_index, shared_loads
+                em.index_cache, em.load_cache, em.arith_cache = shared_index, shared_loads, shared_arith
                 result = em.value(p.value, elem)
                 where = em.indices(p.target)
                 if p.stmt.is_reduction:

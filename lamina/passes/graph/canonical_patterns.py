@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+from xdsl.rewriter import InsertPoint
 
 from lamina.dialects.graph import Graph
 from lamina.ir.types import is_integer
@@ -45,6 +46,7 @@ PowOp = Graph["pow"]
 ReluOp = Graph["relu"]
 ReshapeOp = Graph["reshape"]
 SliceOp = Graph["slice"]
+SplitOp = Graph["split"]
 SqueezeOp = Graph["squeeze"]
 SubOp = Graph["sub"]
 TransposeOp = Graph["transpose"]
@@ -368,6 +370,29 @@ class ConcatOfOne(RewritePattern):
             replace_if_same_type(rewriter, op, op.operands[0])
 
 
+class SplitOfUnused(RewritePattern):
+    """A split some of whose parts nobody reads: the parts read become slices, which fuse into
+    their consumers, and the others are never computed."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: SplitOp, rewriter: PatternRewriter) -> None:
+        if all(r.uses for r in op.results) or not any(r.uses for r in op.results):
+            return  # all read: one split; none read: dead code elimination's
+        axis = op.attr("axis") % op.x.type.rank
+        parts, start = [], 0
+        for result, size in zip(op.results, op.attr("sizes")):
+            if result.uses:
+                part = build(rewriter, op, "slice", [op.x], {"starts": [start], "ends": [start + size], "axes": [axis]}, insert=False)
+                if part.results[0].type != result.type:
+                    return
+                parts.append((result, part))
+            start += size
+        for result, part in parts:
+            rewriter.insert(part, InsertPoint.before(op))
+            rewriter.replace_all_uses_with(result, part.results[0])
+        rewriter.erase(op)
+
+
 class ClipUnbounded(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: ClipOp, rewriter: PatternRewriter) -> None:
@@ -410,6 +435,7 @@ CANONICAL_PATTERNS: tuple[RewritePattern, ...] = (
     MaxPoolOfRelu(),  # max_pool(relu(x)) -> relu(max_pool(x))
     MaxPoolOfBias(),  # max_pool(x + b) -> max_pool(x) + b, b constant across each window
     ConcatOfOne(),  # concat(x) -> x
+    SplitOfUnused(),  # a, _ = split(x) -> a = slice(x)
     ClipUnbounded(),  # clip(x, none, none) -> x
     SinkTranspose(),  # f(transpose(a, p), c) -> transpose(f(a, c'), p) for elementwise f
 )

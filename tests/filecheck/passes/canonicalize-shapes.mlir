@@ -1,5 +1,5 @@
 // RUN: lamina-opt %s -p canonicalize | filecheck %s
-// Chains of reshapes collapse; transposes compose; identity shape ops vanish.
+// Chains of reshapes collapse; transposes compose; identity shape ops vanish; unread split parts go.
 
 // CHECK-LABEL: func.func @reshapes
 // CHECK-NEXT: %{{.*}} = graph.reshape %x {shape = [n, 6]} : tensor<n x 6 x f32>
@@ -27,4 +27,15 @@ func.func @identity_ops(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %c = graph.cast %b {to = f32}
   %d = graph.broadcast_to %c {shape = [2, 3]}
   func.return %d : tensor<2x3xf32>
+}
+
+// A split whose other parts nobody reads becomes a slice of the part read.
+// CHECK-LABEL: func.func @split_part
+// CHECK-NEXT: %{{.*}} = graph.slice %x {starts = [32], ends = [64], axes = [1]} : tensor<4x32xf32>
+// CHECK-NEXT: graph.relu
+// CHECK-NOT: graph.split
+func.func @split_part(%x: tensor<4x96xf32>) -> tensor<4x32xf32> {
+  %a, %b, %c = graph.split %x {axis = -1, sizes = [32, 32, 32]} : tensor<4x32xf32>, tensor<4x32xf32>, tensor<4x32xf32>
+  %r = graph.relu %b : tensor<4x32xf32>
+  func.return %r : tensor<4x32xf32>
 }
