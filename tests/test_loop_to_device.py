@@ -182,3 +182,57 @@ def test_matmul_reduction_with_intermediate_buffer_and_unroll():
     np.testing.assert_allclose(run_loop(module, *inputs)[0], expected, rtol=1e-5, atol=1e-6)
     lowered = compile_and_compare(module, [spec("a", (m, k)), spec("w", (k, n))], [spec("out", (m, n))], [], inputs)
     assert any(op.name == "device.workspace_view" for op in lowered.walk())
+
+
+def reshape_copy(rows, cols, depth, remainder_op):
+    """out[i, j] = x[f floordiv depth, f rem depth] for f = i*cols + j: a reshape's copy, the
+    column loop vectorized; the remainder as `f - q*depth` or `remui`."""
+    total = rows * cols
+    types = [BufferType.of([total // depth, depth], f32), BufferType.of([rows, cols], f32)]
+
+    def build(b, x, out):
+        with b.loop(b.index(0), b.index(rows), kind="parallel", label="i") as i:
+            with b.loop(b.index(0), b.index(cols), kind="parallel", label="j") as j:
+                init, body = b.block("reshape", [i, j], "SS", [rows, cols])
+                b.finish(init)
+                with b.at(body):
+                    bi, bj = body.args
+                    flat = b.add(arith.AddiOp(b.add(arith.MuliOp(bi, b.index(cols))).result, bj)).result
+                    q = b.add(arith.FloorDivSIOp(flat, b.index(depth))).result
+                    if remainder_op == "sub":
+                        r = b.add(arith.SubiOp(flat, b.add(arith.MuliOp(q, b.index(depth))).result)).result
+                    else:
+                        r = b.add(arith.RemUIOp(flat, b.index(depth))).result
+                    b.store(b.load(x, [q, r]), out, [bi, bj])
+                b.finish(body)
+        inner = next(op for op in b.insertion.walk() if op.name == "loop.for" and op.attr("label") == "j")
+        inner.properties["vectorize"] = IntegerAttr(1, 1)
+
+    return loop_function(types, 1, build), types
+
+
+@pytest.mark.parametrize(
+    "cols, depth, remainder_op, vectorized",
+    [
+        (4, 2, "sub", True),  # in lanes: every vector inside one row of x
+        (4, 2, "remui", True),
+        (2, 4, "sub", True),
+        ("4+4", 2, "sub", False),  # rows of out start off the lanes: a vector may straddle x's rows
+        (4, "2+4", "sub", False),  # x's rows are not whole vectors
+    ],
+)
+def test_a_varying_index_divided_by_a_constant_vectorizes_when_no_vector_straddles(cols, depth, remainder_op, vectorized):
+    lanes = host_target().vector_lanes(4)
+
+    def size(term):
+        k, _, extra = str(term).partition("+")
+        return int(k) * lanes + int(extra or 0)
+
+    cols, depth, rows = size(cols), size(depth), 3
+    if rows * cols % depth:
+        rows = depth
+    module, types = reshape_copy(rows, cols, depth, remainder_op)
+    x = np.random.default_rng(1).standard_normal(types[0].shape).astype(np.float32)
+    lowered = compile_and_compare(module, [spec("x", types[0].shape)], [spec("out", types[1].shape)], [], [x])
+    names = {op.name for op in lowered.walk()}
+    assert ("device.vload" in names) == vectorized

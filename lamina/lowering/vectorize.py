@@ -4,13 +4,17 @@ and a scalar loop finishes the remainder.
 Inside the body, a value either varies with the loop variable or is uniform. Index values are
 tracked as `var*coef + uniform`; a load whose last index is `var + uniform` (and other indices
 uniform) becomes a vector load, a load with no varying index a scalar load broadcast on use; a
-store must be contiguous the same way. Arith/math ops with a varying operand become vector ops.
-Anything else (a gather, a store that does not move with the loop, a nested loop) keeps the loop
-scalar, where LLVM's own vectorizer still gets its chance. A reduction loop goes to
-`lamina.lowering.vector_reduction`.
+store must be contiguous the same way. A varying index divided by a constant (a reshape's
+`f floordiv C`, `f - q*C`) is uniform, and its remainder varies with the loop, when no vector
+straddles a multiple of C: the lanes divide C and the index's first-lane value. Arith/math
+ops with a varying operand become vector ops. Anything else (a gather, a store that does not
+move with the loop, a nested loop) keeps the loop scalar, where LLVM's own vectorizer still
+gets its chance. A reduction loop goes to `lamina.lowering.vector_reduction`.
 """
 
 from __future__ import annotations
+
+from math import gcd
 
 from xdsl.dialects import arith, math
 from xdsl.dialects.builtin import IndexType, VectorType
@@ -34,6 +38,13 @@ class NotVectorizable(Exception):
     pass
 
 
+# Index ops that divide by a constant: `floordiv(x, C)` is the same in every lane and `x rem C`
+# steps with it when no vector straddles a multiple of C (see `divisions_stay_in_blocks`).
+# Truncating signed division and remainder are left out: they change blocks at zero.
+QUOTIENTS = ("arith.floordivsi", "arith.divui")
+REMAINDERS = ("arith.remui",)
+
+
 def _body_ops(block: Block):
     for op in block.ops:
         if op.name == "loop.yield":
@@ -48,17 +59,28 @@ def analyze(
     varying: set[SSAValue],
     max_stride: int = 1,
     accumulator: Operation | None = None,
+    divisions: list[tuple[SSAValue, int]] | None = None,
 ) -> list[int]:
     """Check every op; returns the element sizes of the vector values so lanes can be chosen.
     Loads may step by up to `max_stride` elements per lane (what the target emits). With an
     `accumulator` (the store of a reduction the loop runs, see lamina.lowering.vector_reduction)
-    the loop may drive reduce iterators, and that store is left to the caller."""
+    the loop may drive reduce iterators, and that store is left to the caller. With a
+    `divisions` list, a varying index divided by a constant is accepted and recorded there as
+    (dividend, divisor), for the caller to check once it knows the lanes."""
     sizes: list[int] = []
     for op in _body_ops(block):
         if op is accumulator:
             continue
         name = op.name
         ins = list(op.operands)
+        if name in QUOTIENTS + REMAINDERS and isinstance(op.results[0].type, IndexType) and coef.get(ins[0], 0):
+            divisor = _index_constant(ins[1])
+            if divisions is None or coef[ins[0]] != 1 or ins[1] in coef or divisor is None or divisor <= 0:
+                raise NotVectorizable(f"varying index divided by {name}")
+            divisions.append((ins[0], divisor))
+            if name in REMAINDERS:
+                coef[op.results[0]] = 1
+            continue
         if name in ("arith.addi", "arith.subi", "arith.muli") and isinstance(op.results[0].type, IndexType):
             a, b = (coef.get(x, 0) for x in ins)
             if name == "arith.muli":
@@ -97,7 +119,7 @@ def analyze(
                 for a, b in zip(region.block.args, ins):
                     if b in coef:
                         coef[a] = coef[b]
-                sizes += analyze(var, region.block, coef, varying, max_stride, accumulator)
+                sizes += analyze(var, region.block, coef, varying, max_stride, accumulator, divisions)
         elif name.startswith("arith.") or name.startswith("math."):
             if any(x in varying for x in ins):
                 if len(op.results) != 1 or name in SCALAR_ONLY or name.endswith(SCALAR_ONLY_SUFFIXES):
@@ -106,6 +128,50 @@ def analyze(
         else:
             raise NotVectorizable(f"{name} in a vectorized body")
     return sizes
+
+
+def _divisors(block: Block, known: dict[SSAValue, int]) -> None:
+    """A divisor of each index value's first-lane value, given those in `known` (the loop
+    variable's: the lanes, its vectors starting at multiples of them); 1 where nothing is known,
+    0 for zero (which every number divides: gcd(0, k) = k)."""
+
+    def of(v: SSAValue) -> int:
+        if v in known:
+            return known[v]
+        const = _index_constant(v)
+        return abs(const) if const is not None else 1
+
+    for op in _body_ops(block):
+        name = op.name
+        if name == "loop.block":
+            for region in op.regions:
+                for arg, operand in zip(region.block.args, op.operands):
+                    known[arg] = of(operand)
+                _divisors(region.block, known)
+            continue
+        if not op.results or not isinstance(op.results[0].type, IndexType):
+            continue
+        ins = list(op.operands)
+        if name == "arith.muli":
+            known[op.results[0]] = of(ins[0]) * of(ins[1])
+        elif name in ("arith.addi", "arith.subi"):
+            known[op.results[0]] = gcd(of(ins[0]), of(ins[1]))
+        elif name in REMAINDERS:
+            known[op.results[0]] = gcd(of(ins[0]), of(ins[1]))
+
+
+def divisions_stay_in_blocks(body: Block, var: SSAValue, lower: int | None, lanes: int, divisions: list[tuple[SSAValue, int]]) -> bool:
+    """Whether every (x, C) of `divisions` keeps each vector's lanes in one block [kC, kC + C):
+    the vectors start at multiples of `lanes` (a static lower bound that is one), lanes divides
+    C, and x's first-lane value is a multiple of lanes. Then x floordiv C is the first lane's and
+    x rem C steps by one per lane."""
+    if not divisions:
+        return True
+    if lower is None or lower % lanes:
+        return False
+    known = {var: lanes}
+    _divisors(body, known)
+    return all(divisor % lanes == 0 and known.get(x, 1) % lanes == 0 for x, divisor in divisions)
 
 
 def _index_constant(v: SSAValue) -> int | None:
@@ -194,14 +260,15 @@ def try_vectorize(lowerer, op: Operation, em, lower: SSAValue, upper: SSAValue) 
     var = body.args[0]
     coef: dict[SSAValue, int] = {var: 1}
     varying: set[SSAValue] = set()
+    divisions: list[tuple[SSAValue, int]] = []
     try:
-        sizes = analyze(var, body, coef, varying, max_stride_of(lowerer))
+        sizes = analyze(var, body, coef, varying, max_stride_of(lowerer), divisions=divisions)
     except NotVectorizable:
         return False
     if not sizes:
         return False
     lanes = loop_lanes(op, max(sizes))
-    if lanes < 2:
+    if lanes < 2 or not divisions_stay_in_blocks(body, var, _index_constant(op.operands[0]), lanes, divisions):
         return False
 
     def vectors(inner, iv: SSAValue) -> None:
