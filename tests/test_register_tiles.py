@@ -5,6 +5,7 @@ the llvm target and the C target."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -315,6 +316,18 @@ def test_few_row_tiles_are_one_block(small_cache_blocks):
     tile_nest = ir.split('label = "matmul_read0_global"')[1]
     assert 'label = "i_0_1' not in tile_nest
     assert tile_nest.index('label = "j_0') < tile_nest.index('label = "i_0'), "the panels outside the row tiles"
+
+
+@pytest.mark.parametrize("l2_kib, blocked", [(64, False), (63, True)])
+def test_panels_larger_than_l2_get_cache_blocks(monkeypatch, l2_kib, blocked):
+    """Unblocked, every row tile streams all the panels: 512 x 32 floats (64 KiB) stay unblocked
+    only where they fit in the target's L2."""
+    import lamina.targets.host as host_module
+
+    small_l2 = dataclasses.replace(host_module.detected_host(), l2_bytes=l2_kib * 1024)
+    monkeypatch.setattr(host_module, "detected_host", lambda: small_l2)
+    ir = scheduled_ir(matmul_text(100, 512, 32), threads=1)
+    assert ("matmul_read0_global" in ir) == blocked, "a blocked GEMM packs its rows"
 
 
 @pytest.mark.parametrize("target", ["llvm", "c"])

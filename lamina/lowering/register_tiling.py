@@ -65,7 +65,13 @@ WIDE_CHANNEL_ACCUMULATORS = 16
 # (too few tiles for one, as the rule was): 21 GFLOP/s; as one packed block: 66-70.
 BLOCK_K = 2048
 BLOCK_ROW_TILES = 128
-UNBLOCKED_PANEL_BYTES = 4 << 20
+# Without blocks every row tile streams all the panels, so they must fit in L2 (None: the
+# target's). They once could spill to L3 up to 4 MiB, which Zen 4 and 5 fed fast enough. On an
+# Emerald Rapids (2 MiB of L2, a mesh L3; old and new in one process, one thread) 1024^3 ran at
+# 100 GFLOP/s unblocked and 130-150 blocked, 768^3 and 1024 x 768 x 1024 25-35% faster blocked;
+# 512^3 (1 MiB of panels) lost 10% to the row packing, 2048 x 640 x 640 (1.6 MiB) was level, and
+# 1024 x 1024 x 512 (2 MiB, as large as L2, so unblocked) ran 18% faster blocked.
+UNBLOCKED_PANEL_BYTES: int | None = None
 # A tile whose vector loads no other row reuses (a depthwise conv) loads a vector per multiply-add,
 # most of them off the alignment (the kernel's columns shift the row by one element). Where the
 # CPU splits 512-bit operations in halves (Zen 4) it takes vectors of at most 8 floats: every
@@ -442,7 +448,8 @@ def cache_blocks(plan: TilePlan, trips: list[int | None], row_loops: list) -> tu
     if plan.channel or len(plan.reduce) != 1 or len(row_loops) != 1 or row_loops[0][1] is None:
         return False, False
     k, n = trips[plan.reduce[0]], trips[plan.vector]
-    if k is None or n is None or k * n * 4 <= UNBLOCKED_PANEL_BYTES:
+    fits = UNBLOCKED_PANEL_BYTES if UNBLOCKED_PANEL_BYTES is not None else host_target().l2_bytes
+    if k is None or n is None or k * n * 4 <= fits:
         return False, False
     return True, k >= 2 * BLOCK_K and k % BLOCK_K == 0
 
