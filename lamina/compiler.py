@@ -42,7 +42,7 @@ def pipeline(opt_level: int, threads: int, target: str = "llvm") -> list[str]:
         vectorize = "true" if opt_level > 0 else "false"
         stages.append(f"default-schedule{{vectorize={vectorize} threads={threads}}}")
         if opt_level > 0:
-            stages += ["unswitch-guards", "register-accumulators", "absorb-pads", "compact-buffers"]
+            stages += ["unswitch-guards", "register-accumulators", "absorb-pads", "compact-buffers", "prefetch-panels"]
     stages.append(f"lower-loop-to-device{{target={target}}}")
     return stages
 

@@ -154,6 +154,7 @@ TABLE = (
     # ---- memory
     OpRow("load", (BUF, IDX), (Result("value", kind="scalar"),), infer=load_rule, summary="scalar load at row-major indices"),
     OpRow("store", (Operand("value", kind="scalar"), BUF, IDX), (), infer=no_results, check=store_check, summary="scalar store"),
+    OpRow("prefetch", (BUF, Operand("offset", kind="index")), (), infer=no_results, summary="fetch the line holding the element at a row-major offset into L2 (a hint)"),
     OpRow(
         "vload",
         (BUF, IDX),

@@ -16,6 +16,8 @@ Structure (what schedule primitives rewrite):
   the `body` runs. Both regions take the iterator values as block arguments.
 - `loop.load` / `loop.store` index buffers with index values computed by arith ops on index
   (affine unless a data-dependent load feeds them, e.g. gather).
+- `loop.prefetch` asks for the cache line holding an element (by row-major offset) ahead of
+  its loads; it has no effect on values, so it may point anywhere inside the buffer.
 Scalar math inside bodies is xDSL's arith and math.
 """
 
@@ -90,6 +92,12 @@ def store_check(view: OpView) -> None:
     buf = _buffer(view, 1)
     if view.operand_types[0] != buf.element_type:
         raise ShapeError(f"stored value of type {view.operand_types[0]} does not match {buf}")
+
+
+def prefetch_check(view: OpView) -> None:
+    _buffer(view, 0)
+    if not isinstance(view.operand_types[1], IndexType):
+        raise ShapeError(f"the offset must be of type index, got {view.operand_types[1]}")
 
 
 def for_check(view: OpView) -> None:
@@ -186,6 +194,13 @@ TABLE = [
         (),
         check=store_check,
         summary="write one element",
+    ),
+    OpRow(
+        "prefetch",
+        (Operand("buffer", "buffer"), Operand("offset", "index")),
+        (),
+        check=prefetch_check,
+        summary="a hint: fetch into the caches the line holding the element at this row-major offset",
     ),
     OpRow(
         "if",

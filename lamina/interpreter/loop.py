@@ -310,6 +310,15 @@ class LoopFunction:
 
         return load
 
+    def _loop_prefetch(self, op, ins, outs, depth) -> Step:
+        b, offset = ins
+
+        def prefetch(env, mask):
+            # No effect on values; the offset is checked so a pass that computes it is tested.
+            _checked_index(op, (env[b].size,), [env[offset]], mask)
+
+        return prefetch
+
     def _loop_store(self, op, ins, outs, depth) -> Step:
         v, b, idx = ins[0], ins[1], ins[2:]
 

@@ -149,6 +149,8 @@ class LoopToDevice:
             v[op.results[0]] = em.add(Device["load"].build([v[o] for o in op.operands])).results[0]
         elif name == "loop.store":
             em.add(Device["store"].build([v[o] for o in op.operands], {}))
+        elif name == "loop.prefetch":
+            em.add(Device["prefetch"].build([v[o] for o in op.operands], {}))
         elif name == "loop.if":
             then = Block()
             em.add(Device["if"].build([v[op.operands[0]]], {}, regions=[Region(then)]))

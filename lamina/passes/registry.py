@@ -34,6 +34,7 @@ PASS_MODULES = (
     "lamina.passes.loop.register_accumulators",
     "lamina.passes.loop.absorb_pads",
     "lamina.passes.loop.compact_buffers",
+    "lamina.passes.loop.prefetch_panels",
     "lamina.lowering.loop_to_device",
     "lamina.passes.schedule.apply_schedule",
 )

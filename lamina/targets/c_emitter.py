@@ -275,6 +275,8 @@ class CEmitter:
             self.line(depth, f"{mangle(op.attr('callee'))}({args});")
         elif name == "device.load":
             self.define(op, depth, f"{self.n(op.operands[0])}[{self.linear(op.operands[0], op.operands[1:])}]")
+        elif name == "device.prefetch":
+            self.line(depth, f"__builtin_prefetch(&{self.n(op.operands[0])}[{self.n(op.operands[1])}], 0, 2);")
         elif name == "device.store":
             buf = op.operands[1]
             self.line(depth, f"{self.n(buf)}[{self.linear(buf, op.operands[2:])}] = {self.n(op.operands[0])};")

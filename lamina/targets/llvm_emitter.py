@@ -231,6 +231,21 @@ class LLVMEmitter:
         ptr = self.element_pointer(st, op.operands[1], op.operands[2:])
         st.builder.store(self.v(st, op.operands[0]), ptr, align=self.align(op.operands[1].type))
 
+    def op_device_prefetch(self, op, st):
+        b = st.builder
+        pointer = b.bitcast(b.gep(self.v(st, op.operands[0]), [self.v(st, op.operands[1])]), I8P)
+        # read, locality 2 (x86: prefetcht1, into L2), data cache
+        args = [pointer, ir.Constant(I32, 0), ir.Constant(I32, 2), ir.Constant(I32, 1)]
+        b.call(self.prefetch_intrinsic(b.module), args)
+
+    @staticmethod
+    def prefetch_intrinsic(module: ir.Module) -> ir.Function:
+        existing = module.globals.get("llvm.prefetch.p0")
+        if existing is not None:
+            return existing
+        fnty = ir.FunctionType(VOID, [I8P, I32, I32, I32])
+        return ir.Function(module, fnty, "llvm.prefetch.p0")
+
     def op_device_vload(self, op, st):
         ptr = self.element_pointer(st, op.operands[0], op.operands[1:])
         vt = llvm_type(op.results[0].type)
