@@ -10,6 +10,7 @@
 // LOOP-NEXT: {{^}}loop.block{{$}}
 // LOOP-NEXT: {{^}}loop.load{{$}}
 // LOOP-NEXT: {{^}}loop.store{{$}}
+// LOOP-NEXT: {{^}}loop.prefetch{{$}}
 // LOOP-NEXT: {{^}}loop.if{{$}}
 // LOOP-NEXT: {{^}}loop.yield{{$}}
 // LOOP-NOT:  {{.}}
@@ -18,6 +19,7 @@
 // DEVICE-DAG: {{^}}device.parallel_for{{$}}
 // DEVICE-DAG: {{^}}device.vload{{$}}
 // DEVICE-DAG: {{^}}device.vstore{{$}}
+// DEVICE-DAG: {{^}}device.prefetch{{$}}
 // DEVICE-DAG: {{^}}device.fma{{$}}
 // DEVICE-DAG: {{^}}device.broadcast{{$}}
 // DEVICE-DAG: {{^}}device.vreduce{{$}}
