@@ -97,12 +97,12 @@ def _panel_bytes(buffer: SSAValue) -> int | None:
     return prod(t.shape[1:]) * numpy_dtype(t.element_type).itemsize
 
 
-def find_stream(load: Operation) -> PanelStream | None:
+def find_stream(load: Operation, min_panel_bytes: int) -> PanelStream | None:
     buffer = load.operands[0]
     if not (isinstance(buffer.owner, Operation) and buffer.owner.name == "loop.const"):
         return None
     panel = _panel_bytes(buffer)
-    if panel is None or panel < MIN_PANEL_BYTES or panel % CACHE_LINE_BYTES:
+    if panel is None or panel < min_panel_bytes or panel % CACHE_LINE_BYTES:
         return None
     block = load.parent_op()
     while block is not None and block.name != "loop.block":
@@ -176,19 +176,22 @@ def insert_prefetches(stream: PanelStream) -> None:
         b.add(Loop["prefetch"].build([stream.buffer, b.binary(arith.MinUIOp, offset, last)], {}, []))
 
 
+@dataclass(frozen=True)
 class PrefetchPanels(ModulePass):
     """Fetch the next panel of constant weights into L2 while the tiles reuse the current one."""
 
     name = "prefetch-panels"
+    min_panel_bytes: int | None = None  # None: MIN_PANEL_BYTES
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        smallest = MIN_PANEL_BYTES if self.min_panel_bytes is None else self.min_panel_bytes
         for fn in op.ops:
             if not isinstance(fn, func.FuncOp):
                 continue
             streams: dict[tuple, PanelStream] = {}
             for load in fn.walk():
                 if load.name == "loop.load":
-                    stream = find_stream(load)
+                    stream = find_stream(load, smallest)
                     if stream is not None:
                         streams.setdefault((stream.buffer, stream.reduction), stream)
             for stream in streams.values():
