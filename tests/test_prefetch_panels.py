@@ -5,6 +5,9 @@ the IR the pass leaves alone, and by compiled models against onnxruntime."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
@@ -137,6 +140,22 @@ def test_prefetching_conv_computes_the_conv(small_panels, target, threads):
     compiled = lamina.compile(model, target=target, threads=threads)
     want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     np.testing.assert_allclose(compiled(x)[0], want, rtol=1e-4, atol=1e-4)
+
+
+def test_prefetches_build_as_plain_c99(small_panels, tmp_path):
+    """The c target's prefetch is GCC's builtin, and a no-op for other compilers (or with
+    -DLAMINA_PORTABLE_C, checked here with the builtin poisoned)."""
+    if not any(os.access(os.path.join(d, "cc"), os.X_OK) for d in os.environ.get("PATH", "").split(os.pathsep)):
+        pytest.skip("no cc")
+    model, x = conv_model(16, 64, 7)
+    compiled = lamina.compile(model, target="c", threads=1)
+    assert "LAMINA_PREFETCH(&" in compiled.source
+    source, library = tmp_path / "model.c", tmp_path / "portable.so"
+    source.write_text(compiled.source)
+    flags = ["-std=c99", "-pedantic-errors", "-DLAMINA_PORTABLE_C", "-D__builtin_prefetch=lamina_not_c99_builtin_prefetch"]
+    proc = subprocess.run(["cc", "-shared", "-fPIC", "-O1", *flags, "-o", str(library), str(source), "-lm"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_allclose(lamina.load(str(library), threads=1)(x)[0], compiled(x)[0], rtol=1e-5, atol=1e-5)
 
 
 def test_resnet_stage_weights_are_prefetched():

@@ -90,12 +90,17 @@ def vector_element_type(t: Attribute) -> str:
     return "int8_t" if isinstance(t, IntegerType) and t.width.data == 1 else c_scalar_type(t)
 
 
-# Alignment of local arrays and constant tables: only a speed hint (vector loads and stores go
-# through memcpy), so a compiler without GCC's attribute simply goes without.
+# Alignment of local arrays and constant tables, and prefetches: only speed hints (vector loads
+# and stores go through memcpy), so a compiler without GCC's extensions simply goes without.
 ALIGN_MACRO = """#if defined(__GNUC__)
 #define LAMINA_ALIGN64 __attribute__((aligned(64)))
 #else
 #define LAMINA_ALIGN64
+#endif"""
+PREFETCH_MACRO = """#if defined(__GNUC__) && !defined(LAMINA_PORTABLE_C)
+#define LAMINA_PREFETCH(address) __builtin_prefetch((address), 0, 2)
+#else
+#define LAMINA_PREFETCH(address) ((void)(address))
 #endif"""
 
 
@@ -206,6 +211,8 @@ class CEmitter:
         if self.openmp:
             head.append("#ifdef _OPENMP\n#include <omp.h>\n#endif")
         head.append(ALIGN_MACRO)
+        if any(op.name == "device.prefetch" for op in self.module.walk()):
+            head.append(PREFETCH_MACRO)
         if _mentions_f16(self.module):
             head.append('#if !defined(__GNUC__)\n#error "this model computes in float16, which needs a compiler with _Float16 (GCC or Clang)"\n#endif')
         return head
@@ -276,7 +283,7 @@ class CEmitter:
         elif name == "device.load":
             self.define(op, depth, f"{self.n(op.operands[0])}[{self.linear(op.operands[0], op.operands[1:])}]")
         elif name == "device.prefetch":
-            self.line(depth, f"__builtin_prefetch(&{self.n(op.operands[0])}[{self.n(op.operands[1])}], 0, 2);")
+            self.line(depth, f"LAMINA_PREFETCH(&{self.n(op.operands[0])}[{self.n(op.operands[1])}]);")
         elif name == "device.store":
             buf = op.operands[1]
             self.line(depth, f"{self.n(buf)}[{self.linear(buf, op.operands[2:])}] = {self.n(op.operands[0])};")
