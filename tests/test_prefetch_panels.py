@@ -1,7 +1,8 @@
 """prefetch-panels: a channel-tiled conv fetches the next weight panel while its tiles reuse the
-current one. Checked by interpreting the scheduled loop IR with the prefetches recorded (every
-line of the next panel is fetched, by the tiles of the panel before it, inside the buffer), by
-the IR the pass leaves alone, and by compiled models against onnxruntime."""
+current one, and a Winograd GEMM the next transform point's weights. Checked by interpreting the
+scheduled loop IR with the prefetches recorded (every line of the next panel or point is
+fetched, by the tiles of the one before it, inside the buffer), by the IR the pass leaves
+alone, and by compiled models against onnxruntime."""
 
 from __future__ import annotations
 
@@ -38,11 +39,16 @@ def conv_model(channels: int, outputs: int, size: int):
     return model, rng.standard_normal((1, channels, size, size)).astype(np.float32)
 
 
-def loop_module(model, threads: int, prefetch: bool = True):
+def onnxruntime_result(model, x: np.ndarray) -> np.ndarray:
+    ort = pytest.importorskip("onnxruntime")
+    return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+
+
+def loop_module(model, threads: int):
     module = to_graph_module(model)
     stages = pipeline(1, threads)[:-1]  # all but lower-loop-to-device
     assert stages[-1] == "prefetch-panels"
-    run_passes(module, stages if prefetch else stages[:-1])
+    run_passes(module, stages)
     return module
 
 
@@ -62,12 +68,14 @@ def record_weight_traffic(monkeypatch) -> list[tuple[str, np.ndarray]]:
     def recording_load(self, op, ins, outs, depth):
         step = load(self, op, ins, outs, depth)
         weights = op.operands[0]
-        if getattr(weights.owner, "name", None) != "loop.const" or weights.type.rank != 5:
+        if getattr(weights.owner, "name", None) != "loop.const" or weights.type.rank < 4:
             return step
 
         def run(env, mask):
             step(env, mask)
             events.append(("load", np.ravel(env[ins[1]])))
+            if weights.type.rank == 4:  # a Winograd GEMM's U[panel, point, k, lane]: where its step starts
+                events.append(("load_at", [int(np.ravel(env[i])[0]) for i in ins[1:3]]))
 
         return run
 
@@ -85,15 +93,25 @@ def record_weight_traffic(monkeypatch) -> list[tuple[str, np.ndarray]]:
     return events
 
 
+def prefetches_with_next(events, kind: str) -> list:
+    """(lines, what) for each prefetch, `what` from the first event of `kind` after it."""
+    found, following = [], None
+    for kind_, value in reversed(events):
+        if kind_ == kind:
+            following = value
+        elif kind_ == "prefetch":
+            found.append((value, following))
+    return found
+
+
 @pytest.mark.parametrize("threads", [1, 2], ids=["panel-and-tile-loops", "fused-for-threads"])
 def test_each_tile_fetches_its_share_of_the_next_panel(small_panels, monkeypatch, threads):
     """64 output channels make 2 panels of 32; 7x7 positions make 7 tiles of 7. Panel 0's tiles
     fetch every line of panel 1, only lines of panel 1; panel 1's tiles fetch the last line."""
     model, x = conv_model(16, 64, 7)
     module = loop_module(model, threads)
-    want = run_function(loop_module(model, threads, prefetch=False), x)[0]
     events = record_weight_traffic(monkeypatch)
-    np.testing.assert_array_equal(run_function(module, x)[0], want)
+    np.testing.assert_allclose(run_function(module, x)[0], onnxruntime_result(model, x), rtol=1e-4, atol=1e-4)
     panel_lines = 16 * 3 * 3 * 32 // LINE_FLOATS
     fetched = set(np.concatenate([lines for kind, lines in events if kind == "prefetch"]).tolist())
     assert fetched == set(range(panel_lines, 2 * panel_lines)), "all of panel 1 (the last panel clamps to its last line)"
@@ -101,12 +119,32 @@ def test_each_tile_fetches_its_share_of_the_next_panel(small_panels, monkeypatch
     assert fetches == 2 * 7 * 16 * 3, "per reduction step of each tile: ceil(ceil(288 lines / 16 steps) / 7 tiles) = 3 lines"
     if threads == 1:
         fetched_by = {0: set(), 1: set()}
-        for k, (kind, lines) in enumerate(events):
-            if kind == "prefetch":
-                panel = next(int(p[0]) for kind_, p in events[k:] if kind_ == "load")  # its own step's loads
-                fetched_by[panel].update(lines.tolist())
+        for lines, panels in prefetches_with_next(events, "load"):  # a step's loads follow its prefetches
+            fetched_by[int(panels[0])].update(lines.tolist())
         assert fetched_by[0] == set(range(panel_lines, 2 * panel_lines)), "panel 0's tiles fetch panel 1"
         assert fetched_by[1] == {2 * panel_lines - 1}, "the last panel's offsets clamp to the buffer's last element"
+
+
+def test_winograd_tiles_fetch_the_next_points_weights(small_panels, monkeypatch, threads=1):
+    """16 -> 64 channels at 14x14 is a Winograd F(2x2) conv: its GEMM reads U[panel, point, k,
+    lane] (2 panels, 16 points, 16 k) with the points outermost and 7 row tiles reusing each
+    point's weights. Each step fetches the same panel's chunk of the next point (the last point
+    its own), and together the steps fetch every line of points 1 to 15."""
+    model, x = conv_model(16, 64, 14)
+    module = loop_module(model, threads)
+    assert "memref<2x16x16x32xf32>" in print_module(module)
+    events = record_weight_traffic(monkeypatch)
+    np.testing.assert_allclose(run_function(module, x)[0], onnxruntime_result(model, x), rtol=1e-4, atol=1e-4)
+    shape, chunk_lines = (2, 16, 16, 32), 16 * 32 // LINE_FLOATS
+    fetched = np.concatenate([lines for kind, lines in events if kind == "prefetch"])
+    panel, point = np.unravel_index(fetched * LINE_FLOATS, shape)[:2]
+    assert point.min() >= 1, "never the first point's weights"
+    every = {(j, p, line) for j in range(2) for p in range(1, 16) for line in range(chunk_lines)}
+    assert {(int(j), int(p), int(f % chunk_lines)) for j, p, f in zip(panel, point, fetched)} == every
+    if threads == 1:
+        for lines, (j, p) in prefetches_with_next(events, "load_at"):
+            got = {tuple(int(v) for v in np.unravel_index(line * LINE_FLOATS, shape)[:2]) for line in lines}
+            assert got == {(j, min(p + 1, 15))}, "the step's own panel, the next point"
 
 
 def test_small_panels_are_left_alone():
@@ -135,11 +173,9 @@ def test_panels_inside_row_tiles_are_left_alone(small_panels):
 @pytest.mark.parametrize("target", ["llvm", "c"])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_prefetching_conv_computes_the_conv(small_panels, target, threads):
-    ort = pytest.importorskip("onnxruntime")
     model, x = conv_model(16, 64, 7)
     compiled = lamina.compile(model, target=target, threads=threads)
-    want = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
-    np.testing.assert_allclose(compiled(x)[0], want, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(compiled(x)[0], onnxruntime_result(model, x), rtol=1e-4, atol=1e-4)
 
 
 def test_prefetches_build_as_plain_c99(small_panels, tmp_path):

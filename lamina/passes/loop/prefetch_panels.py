@@ -23,7 +23,17 @@ clamped to the buffer, so the last panel fetches nothing new.
 Recognised: a load from a `loop.const` buffer of at least MIN_PANEL_BYTES per first-axis slice,
 whose first index binds either `w floordiv T` (the panel and tile loops fused for the threads)
 or the variable of a loop holding one loop of T > 1 iterations (the tiles) around the
-reduction; the reduction loop runs from 0 by 1 to a constant. Anything else is left alone.
+reduction; the reduction loop runs from 0 by 1 to a constant.
+
+A Winograd conv's GEMM reads its transformed weights U[panel, point, k, lane] with the points
+outermost, the row tiles inside (they reuse the point's weights) and the panels inside those:
+the slice a point reuses is one chunk U[j, point] per panel. Tile t fetches, over its
+reduction, the t-th T-th of its panel's chunk of the next point, by the same count (a load
+whose leading axes are bound outside the reduction, one of them by the outermost such loop,
+with one loop binding none of them between it and the reduction: SliceStream). Measured as
+above: 256 channels at 14x14 (F2, 4.2 MB of weights) with the cache flushed 1.39 -> 1.10 ms,
+ResNet-18 t=1 / t=2 minimums 19.6 / 10.8 -> 18.6 / 10.3 ms, level with warm weights.
+Anything else is left alone.
 """
 
 from __future__ import annotations
@@ -137,6 +147,65 @@ def find_stream(load: Operation, min_panel_bytes: int) -> PanelStream | None:
     return PanelStream(buffer, binding, True, tile_loop.regions[0].block.args[0], _static_trip(tile_loop), reduction, steps)
 
 
+@dataclass(frozen=True)
+class SliceStream:
+    """A load whose leading axes (before `chunk_axis`) are bound to loops outside the reduction,
+    one of them, `slice_axis`, to the outermost (the slice loop: a Winograd GEMM's transform
+    point); one loop between it and the reduction binds no axis (the tiles, which reuse the
+    slice); the axes from `chunk_axis` on are bound inside the reduction (a contiguous chunk)."""
+
+    buffer: SSAValue
+    leading: list[SSAValue]  # the outer values bound to the axes before chunk_axis
+    slice_axis: int
+    chunk_axis: int
+    tile: SSAValue
+    tiles: int
+    reduction: Operation
+    steps: int
+
+
+def _block_binding(load: Operation, index: SSAValue) -> SSAValue | None:
+    block = load.parent_op()
+    while block is not None and block.name != "loop.block":
+        block = block.parent_op()
+    if block is None or index not in block.regions[1].block.args:
+        return None
+    return block.operands[block.regions[1].block.args.index(index)]
+
+
+def find_slice_stream(load: Operation, min_panel_bytes: int) -> SliceStream | None:
+    buffer = load.operands[0]
+    if not (isinstance(buffer.owner, Operation) and buffer.owner.name == "loop.const") or not buffer.type.is_static:
+        return None
+    bindings = [_block_binding(load, ix) for ix in load.operands[1:]]
+    if any(b is None for b in bindings):
+        return None
+    loops = _enclosing_loops(load)
+    reductions = [l for l in loops if l.attr("kind") == "reduction"]
+    if not reductions or _static_trip(reductions[0]) is None:
+        return None
+    reduction = reductions[0]
+    outer = loops[: loops.index(reduction)]
+    inner = set(loops[loops.index(reduction) :])
+    owners = [_loop_of(b) for b in bindings]
+    chunk_axis = len(bindings)
+    while chunk_axis > 0 and owners[chunk_axis - 1] in inner:
+        chunk_axis -= 1
+    if chunk_axis == 0 or chunk_axis == len(bindings) or any(o not in outer for o in owners[:chunk_axis]):
+        return None
+    slice_loop = min(owners[:chunk_axis], key=outer.index)
+    between = [l for l in outer[outer.index(slice_loop) + 1 :] if l not in owners and _static_trip(l) != 1]
+    if len(between) != 1 or (_static_trip(between[0]) or 0) < 2:
+        return None
+    shape, element_bytes = buffer.type.shape, numpy_dtype(buffer.type.element_type).itemsize
+    chunk_bytes = prod(shape[chunk_axis:]) * element_bytes
+    slice_axis = owners.index(slice_loop)
+    if chunk_bytes % CACHE_LINE_BYTES or chunk_bytes * prod(shape[:chunk_axis]) // shape[slice_axis] < min_panel_bytes:
+        return None
+    tile_loop = between[0]
+    return SliceStream(buffer, bindings[:chunk_axis], slice_axis, chunk_axis, tile_loop.regions[0].block.args[0], _static_trip(tile_loop), reduction, _static_trip(reduction))
+
+
 class _Builder:
     def __init__(self, block: Block):
         self.block, self.rewriter, self.at = block, Rewriter(), InsertPoint.at_start(block)
@@ -176,6 +245,32 @@ def insert_prefetches(stream: PanelStream) -> None:
         b.add(Loop["prefetch"].build([stream.buffer, b.binary(arith.MinUIOp, offset, last)], {}, []))
 
 
+def insert_slice_prefetches(stream: SliceStream) -> None:
+    """Tile t fetches, over its reduction, the t-th T-th of its chunk of the next slice (the
+    slice index clamped to the last)."""
+    shape = stream.buffer.type.shape
+    line_elements = CACHE_LINE_BYTES // numpy_dtype(stream.buffer.type.element_type).itemsize
+    chunk = prod(shape[stream.chunk_axis :])
+    per_step = -(-(chunk // line_elements) // stream.steps)
+    fetches = -(-per_step // stream.tiles)
+    body = stream.reduction.regions[0].block
+    b = _Builder(body)
+    base = None
+    for axis, value in enumerate(stream.leading):
+        if axis == stream.slice_axis:
+            value = b.binary(arith.MinUIOp, b.binary(arith.AddiOp, value, b.const(1)), b.const(shape[axis] - 1))
+        term = b.binary(arith.MuliOp, value, b.const(prod(shape[axis + 1 :])))
+        base = term if base is None else b.binary(arith.AddiOp, base, term)
+    ahead = b.binary(arith.AddiOp, b.binary(arith.MuliOp, stream.tile, b.const(stream.steps)), body.args[0])
+    line = b.binary(arith.DivUIOp, b.binary(arith.MuliOp, ahead, b.const(per_step)), b.const(stream.tiles))
+    first = b.binary(arith.MuliOp, line, b.const(line_elements))
+    last = b.const(chunk - 1)
+    for k in range(fetches):
+        within = first if k == 0 else b.binary(arith.AddiOp, first, b.const(k * line_elements))
+        offset = b.binary(arith.AddiOp, base, b.binary(arith.MinUIOp, within, last))
+        b.add(Loop["prefetch"].build([stream.buffer, offset], {}, []))
+
+
 @dataclass(frozen=True)
 class PrefetchPanels(ModulePass):
     """Fetch the next panel of constant weights into L2 while the tiles reuse the current one."""
@@ -188,11 +283,14 @@ class PrefetchPanels(ModulePass):
         for fn in op.ops:
             if not isinstance(fn, func.FuncOp):
                 continue
-            streams: dict[tuple, PanelStream] = {}
+            streams: dict[tuple, PanelStream | SliceStream] = {}
             for load in fn.walk():
                 if load.name == "loop.load":
-                    stream = find_stream(load, smallest)
+                    stream = find_stream(load, smallest) or find_slice_stream(load, smallest)
                     if stream is not None:
                         streams.setdefault((stream.buffer, stream.reduction), stream)
             for stream in streams.values():
-                insert_prefetches(stream)
+                if isinstance(stream, PanelStream):
+                    insert_prefetches(stream)
+                else:
+                    insert_slice_prefetches(stream)
