@@ -55,6 +55,10 @@ CACHE_LINE_BYTES = 64
 # Panels smaller than this are few lines per reduction step; a stem's 147 x 32 floats (18 KiB)
 # stay in L1 across its 1568 tiles anyway.
 MIN_PANEL_BYTES = 64 * 1024
+# With more tiles per panel the first tile's wait is a small share of the panel's work, and the
+# fetch's index arithmetic on every reduction step costs more than it hides: a blocked GEMM's
+# 128 row tiles per panel (sgemm-1024) ran 4% slower with it.
+MAX_REUSING_TILES = 32
 
 
 @dataclass(frozen=True)
@@ -134,14 +138,14 @@ def find_stream(load: Operation, min_panel_bytes: int) -> PanelStream | None:
     if isinstance(owner, Operation) and owner.name in ("arith.floordivsi", "arith.divui"):
         work, tiles = owner.operands[0], _constant_index(owner.operands[1])
         work_loop = _loop_of(work)
-        if tiles is None or tiles < 2 or work_loop not in outer or _static_trip(work_loop) is None:
+        if tiles is None or not 2 <= tiles <= MAX_REUSING_TILES or work_loop not in outer or _static_trip(work_loop) is None:
             return None
         return PanelStream(buffer, work, False, None, tiles, reduction, steps)
     panel_loop = _loop_of(binding)
     if panel_loop not in outer:
         return None
     between = [l for l in outer[outer.index(panel_loop) + 1 :] if _static_trip(l) != 1]
-    if len(between) != 1 or (_static_trip(between[0]) or 0) < 2:
+    if len(between) != 1 or not 2 <= (_static_trip(between[0]) or 0) <= MAX_REUSING_TILES:
         return None
     tile_loop = between[0]
     return PanelStream(buffer, binding, True, tile_loop.regions[0].block.args[0], _static_trip(tile_loop), reduction, steps)
@@ -195,7 +199,7 @@ def find_slice_stream(load: Operation, min_panel_bytes: int) -> SliceStream | No
         return None
     slice_loop = min(owners[:chunk_axis], key=outer.index)
     between = [l for l in outer[outer.index(slice_loop) + 1 :] if l not in owners and _static_trip(l) != 1]
-    if len(between) != 1 or (_static_trip(between[0]) or 0) < 2:
+    if len(between) != 1 or not 2 <= (_static_trip(between[0]) or 0) <= MAX_REUSING_TILES:
         return None
     shape, element_bytes = buffer.type.shape, numpy_dtype(buffer.type.element_type).itemsize
     chunk_bytes = prod(shape[chunk_axis:]) * element_bytes
