@@ -6,6 +6,7 @@ alone, and by compiled models against onnxruntime."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 
@@ -15,6 +16,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 import lamina
 import lamina.passes.loop.prefetch_panels as prefetch_panels
+import lamina.targets.host as host_module
 from lamina.compiler import pipeline, run_passes, to_graph_module
 from lamina.interpreter.loop import LoopFunction, run_function
 from lamina.ir.printer import print_module
@@ -50,6 +52,24 @@ def loop_module(model, threads: int):
     assert stages[-1] == "prefetch-panels"
     run_passes(module, stages)
     return module
+
+
+@pytest.fixture
+def avx512_plan(monkeypatch):
+    """Schedules planned as on an AVX-512 host (16-float vectors, 32 registers, 48 KiB L1d, 2 MiB
+    L2), which the tile and panel counts below are worked out for: the loop IR the pass sees
+    depends on the host, and the interpreter runs that IR on any host."""
+    planned = dataclasses.replace(host_module.detected_host(), vector_bits=512, cpu="sapphirerapids", l1_bytes=48 * 1024, l2_bytes=2 * 1024 * 1024)
+    monkeypatch.setattr(host_module, "detected_host", lambda: planned)
+    monkeypatch.delenv(host_module.VECTOR_BITS_VARIABLE, raising=False)
+
+
+@pytest.fixture
+def avx2_plan(monkeypatch):
+    """As avx512_plan, for an AVX2 host (8-float vectors, 16 registers, 32 KiB L1d, 512 KiB L2)."""
+    planned = dataclasses.replace(host_module.detected_host(), vector_bits=256, cpu="znver3", l1_bytes=32 * 1024, l2_bytes=512 * 1024)
+    monkeypatch.setattr(host_module, "detected_host", lambda: planned)
+    monkeypatch.delenv(host_module.VECTOR_BITS_VARIABLE, raising=False)
 
 
 @pytest.fixture
@@ -105,7 +125,7 @@ def prefetches_with_next(events, kind: str) -> list:
 
 
 @pytest.mark.parametrize("threads", [1, 2], ids=["panel-and-tile-loops", "fused-for-threads"])
-def test_each_tile_fetches_its_share_of_the_next_panel(small_panels, monkeypatch, threads):
+def test_each_tile_fetches_its_share_of_the_next_panel(avx512_plan, small_panels, monkeypatch, threads):
     """64 output channels make 2 panels of 32; 7x7 positions make 7 tiles of 7. Panel 0's tiles
     fetch every line of panel 1, only lines of panel 1; panel 1's tiles fetch the last line."""
     model, x = conv_model(16, 64, 7)
@@ -125,7 +145,7 @@ def test_each_tile_fetches_its_share_of_the_next_panel(small_panels, monkeypatch
         assert fetched_by[1] == {2 * panel_lines - 1}, "the last panel's offsets clamp to the buffer's last element"
 
 
-def test_winograd_tiles_fetch_the_next_points_weights(small_panels, monkeypatch, threads=1):
+def test_winograd_tiles_fetch_the_next_points_weights(avx512_plan, small_panels, monkeypatch, threads=1):
     """16 -> 64 channels at 14x14 is a Winograd F(2x2) conv: its GEMM reads U[panel, point, k,
     lane] (2 panels, 16 points, 16 k) with the points outermost and 7 row tiles reusing each
     point's weights. Each step fetches the same panel's chunk of the next point (the last point
@@ -147,12 +167,12 @@ def test_winograd_tiles_fetch_the_next_points_weights(small_panels, monkeypatch,
             assert got == {(j, min(p + 1, 15))}, "the step's own panel, the next point"
 
 
-def test_small_panels_are_left_alone():
+def test_small_panels_are_left_alone(avx512_plan):
     model, _ = conv_model(16, 64, 7)
     assert "loop.prefetch" not in print_module(loop_module(model, 1))
 
 
-def test_panels_inside_row_tiles_are_left_alone(small_panels):
+def test_panels_inside_row_tiles_are_left_alone(avx512_plan, small_panels):
     """A GEMM with constant B runs its packed panels inside each row tile: no loop of tiles
     under a panel reuses it, so there is nothing to fetch ahead of."""
     rng = np.random.default_rng(1)
@@ -194,8 +214,17 @@ def test_prefetches_build_as_plain_c99(small_panels, tmp_path):
     np.testing.assert_allclose(lamina.load(str(library), threads=1)(x)[0], compiled(x)[0], rtol=1e-5, atol=1e-5)
 
 
-def test_resnet_stage_weights_are_prefetched():
+def test_resnet_stage_weights_are_prefetched(avx512_plan):
     """At the default size: 256 -> 256 channels at 7x7 (panels of 288 KiB)."""
     model, _ = conv_model(256, 256, 7)
     ir = print_module(loop_module(model, 2))
     assert ir.count("loop.prefetch") == 3, "ceil(ceil(4608 lines / 256 steps) / 7 tiles) = 3 lines per step"
+
+
+def test_resnet_stage_weights_are_prefetched_with_avx2_panels(avx2_plan):
+    """16-lane panels of 144 KiB: a reduction step's 9 lines, shared out over the row tiles of
+    4 positions, are one line per tile."""
+    model, _ = conv_model(256, 256, 7)
+    ir = print_module(loop_module(model, 2))
+    assert "memref<16x256x3x3x16xf32>" in ir
+    assert ir.count("loop.prefetch") == 1, "ceil(ceil(2304 lines / 256 steps) / 12 full tiles) = 1 line per step"

@@ -94,12 +94,6 @@ def store_check(view: OpView) -> None:
         raise ShapeError(f"stored value of type {view.operand_types[0]} does not match {buf}")
 
 
-def prefetch_check(view: OpView) -> None:
-    _buffer(view, 0)
-    if not isinstance(view.operand_types[1], IndexType):
-        raise ShapeError(f"the offset must be of type index, got {view.operand_types[1]}")
-
-
 def for_check(view: OpView) -> None:
     if view.attrs["step"] < 1:
         raise ShapeError(f"step must be positive, got {view.attrs['step']}")
@@ -199,7 +193,6 @@ TABLE = [
         "prefetch",
         (Operand("buffer", "buffer"), Operand("offset", "index")),
         (),
-        check=prefetch_check,
         summary="a hint: fetch into the caches the line holding the element at this row-major offset",
     ),
     OpRow(

@@ -234,17 +234,10 @@ class LLVMEmitter:
     def op_device_prefetch(self, op, st):
         b = st.builder
         pointer = b.bitcast(b.gep(self.v(st, op.operands[0]), [self.v(st, op.operands[1])]), I8P)
+        name = "llvm.prefetch.p0"
+        fn = self.module.globals.get(name) or ir.Function(self.module, ir.FunctionType(VOID, [I8P, I32, I32, I32]), name)
         # read, locality 2 (x86: prefetcht1, into L2), data cache
-        args = [pointer, ir.Constant(I32, 0), ir.Constant(I32, 2), ir.Constant(I32, 1)]
-        b.call(self.prefetch_intrinsic(b.module), args)
-
-    @staticmethod
-    def prefetch_intrinsic(module: ir.Module) -> ir.Function:
-        existing = module.globals.get("llvm.prefetch.p0")
-        if existing is not None:
-            return existing
-        fnty = ir.FunctionType(VOID, [I8P, I32, I32, I32])
-        return ir.Function(module, fnty, "llvm.prefetch.p0")
+        b.call(fn, [pointer, ir.Constant(I32, 0), ir.Constant(I32, 2), ir.Constant(I32, 1)])
 
     def op_device_vload(self, op, st):
         ptr = self.element_pointer(st, op.operands[0], op.operands[1:])

@@ -42,14 +42,14 @@ from dataclasses import dataclass
 from math import prod
 
 from xdsl.context import Context
-from xdsl.dialects import arith, func
-from xdsl.dialects.builtin import IndexType, IntegerAttr, ModuleOp
-from xdsl.ir import Block, Operation, SSAValue
+from xdsl.dialects import func
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Operation, SSAValue
 from xdsl.passes import ModulePass
-from xdsl.rewriter import InsertPoint, Rewriter
 
 from lamina.dialects.loop import Loop
 from lamina.ir.types import numpy_dtype
+from lamina.passes.schedule.nest import IndexMath, enclosing_loops, loop_var, static_value, trip_count
 
 CACHE_LINE_BYTES = 64
 # Panels smaller than this are few lines per reduction step; a stem's 147 x 32 floats (18 KiB)
@@ -72,85 +72,6 @@ class PanelStream:
     steps: int  # C
 
 
-def _constant_index(value: SSAValue) -> int | None:
-    owner = value.owner
-    if isinstance(owner, Operation) and owner.name == "arith.constant" and isinstance(value.type, IndexType):
-        return owner.properties["value"].value.data
-    return None
-
-
-def _static_trip(loop: Operation) -> int | None:
-    lower, upper = (_constant_index(v) for v in loop.operands)
-    if lower is None or upper is None or loop.attr("step") != 1:
-        return None
-    return upper - lower if lower == 0 else None
-
-
-def _loop_of(value: SSAValue) -> Operation | None:
-    """The loop.for whose variable `value` is."""
-    owner = getattr(value, "block", None)
-    parent = owner.parent_op() if owner is not None else None
-    return parent if parent is not None and parent.name == "loop.for" else None
-
-
-def _enclosing_loops(op: Operation) -> list[Operation]:
-    """The loop.for ops around `op`, outermost first."""
-    loops = []
-    parent = op.parent_op()
-    while parent is not None and not isinstance(parent, func.FuncOp):
-        if parent.name == "loop.for":
-            loops.append(parent)
-        parent = parent.parent_op()
-    return loops[::-1]
-
-
-def _panel_bytes(buffer: SSAValue) -> int | None:
-    t = buffer.type
-    if t.rank < 2 or not t.is_static:
-        return None
-    return prod(t.shape[1:]) * numpy_dtype(t.element_type).itemsize
-
-
-def find_stream(load: Operation, min_panel_bytes: int) -> PanelStream | None:
-    buffer = load.operands[0]
-    if not (isinstance(buffer.owner, Operation) and buffer.owner.name == "loop.const"):
-        return None
-    panel = _panel_bytes(buffer)
-    if panel is None or panel < min_panel_bytes or panel % CACHE_LINE_BYTES:
-        return None
-    block = load.parent_op()
-    while block is not None and block.name != "loop.block":
-        block = block.parent_op()
-    first = load.operands[1]
-    if block is None or first not in block.regions[1].block.args:
-        return None
-    binding = block.operands[block.regions[1].block.args.index(first)]
-    loops = _enclosing_loops(block)
-    reductions = [l for l in loops if l.attr("kind") == "reduction"]
-    if not reductions:
-        return None
-    reduction = reductions[0]
-    steps = _static_trip(reduction)
-    if steps is None:
-        return None
-    outer = loops[: loops.index(reduction)]
-    owner = binding.owner
-    if isinstance(owner, Operation) and owner.name in ("arith.floordivsi", "arith.divui"):
-        work, tiles = owner.operands[0], _constant_index(owner.operands[1])
-        work_loop = _loop_of(work)
-        if tiles is None or not 2 <= tiles <= MAX_REUSING_TILES or work_loop not in outer or _static_trip(work_loop) is None:
-            return None
-        return PanelStream(buffer, work, False, None, tiles, reduction, steps)
-    panel_loop = _loop_of(binding)
-    if panel_loop not in outer:
-        return None
-    between = [l for l in outer[outer.index(panel_loop) + 1 :] if _static_trip(l) != 1]
-    if len(between) != 1 or not 2 <= (_static_trip(between[0]) or 0) <= MAX_REUSING_TILES:
-        return None
-    tile_loop = between[0]
-    return PanelStream(buffer, binding, True, tile_loop.regions[0].block.args[0], _static_trip(tile_loop), reduction, steps)
-
-
 @dataclass(frozen=True)
 class SliceStream:
     """A load whose leading axes (before `chunk_axis`) are bound to loops outside the reduction,
@@ -168,7 +89,24 @@ class SliceStream:
     steps: int
 
 
+def _static_trip(loop: Operation) -> int | None:
+    """The trip count of a loop from 0 by 1 to a constant, else None."""
+    return trip_count(loop) if static_value(loop.operands[0]) == 0 and loop.attr("step") == 1 else None
+
+
+def _reusing_tiles(loop: Operation) -> bool:
+    return 2 <= (_static_trip(loop) or 0) <= MAX_REUSING_TILES
+
+
+def _loop_of(value: SSAValue) -> Operation | None:
+    """The loop.for whose variable `value` is."""
+    owner = getattr(value, "block", None)
+    parent = owner.parent_op() if owner is not None else None
+    return parent if parent is not None and parent.name == "loop.for" else None
+
+
 def _block_binding(load: Operation, index: SSAValue) -> SSAValue | None:
+    """The value bound, outside its loop.block, to the block argument `index` of a load."""
     block = load.parent_op()
     while block is not None and block.name != "loop.block":
         block = block.parent_op()
@@ -177,20 +115,58 @@ def _block_binding(load: Operation, index: SSAValue) -> SSAValue | None:
     return block.operands[block.regions[1].block.args.index(index)]
 
 
-def find_slice_stream(load: Operation, min_panel_bytes: int) -> SliceStream | None:
+def _constant_weights(load: Operation) -> SSAValue | None:
     buffer = load.operands[0]
-    if not (isinstance(buffer.owner, Operation) and buffer.owner.name == "loop.const") or not buffer.type.is_static:
-        return None
-    bindings = [_block_binding(load, ix) for ix in load.operands[1:]]
-    if any(b is None for b in bindings):
-        return None
-    loops = _enclosing_loops(load)
+    if isinstance(buffer.owner, Operation) and buffer.owner.name == "loop.const" and buffer.type.is_static:
+        return buffer
+    return None
+
+
+def _split_at_reduction(load: Operation) -> tuple[list[Operation], Operation, list[Operation]] | None:
+    """The loops around `load` outside its outermost reduction loop, that loop (from 0 by 1 to a
+    constant), and the loops from it inward."""
+    loops = enclosing_loops(load)
     reductions = [l for l in loops if l.attr("kind") == "reduction"]
     if not reductions or _static_trip(reductions[0]) is None:
         return None
-    reduction = reductions[0]
-    outer = loops[: loops.index(reduction)]
-    inner = set(loops[loops.index(reduction) :])
+    at = loops.index(reductions[0])
+    return loops[:at], reductions[0], loops[at:]
+
+
+def find_stream(load: Operation, min_panel_bytes: int) -> PanelStream | None:
+    buffer = _constant_weights(load)
+    if buffer is None or buffer.type.rank < 2:
+        return None
+    panel = prod(buffer.type.shape[1:]) * numpy_dtype(buffer.type.element_type).itemsize
+    binding = _block_binding(load, load.operands[1])
+    split = _split_at_reduction(load)
+    if panel < min_panel_bytes or panel % CACHE_LINE_BYTES or binding is None or split is None:
+        return None
+    outer, reduction, _ = split
+    steps = _static_trip(reduction)
+    owner = binding.owner
+    if isinstance(owner, Operation) and owner.name in ("arith.floordivsi", "arith.divui"):
+        work, tiles = owner.operands[0], static_value(owner.operands[1])
+        work_loop = _loop_of(work)
+        if tiles is None or not 2 <= tiles <= MAX_REUSING_TILES or work_loop not in outer or _static_trip(work_loop) is None:
+            return None
+        return PanelStream(buffer, work, False, None, tiles, reduction, steps)
+    panel_loop = _loop_of(binding)
+    if panel_loop not in outer:
+        return None
+    between = [l for l in outer[outer.index(panel_loop) + 1 :] if _static_trip(l) != 1]
+    if len(between) != 1 or not _reusing_tiles(between[0]):
+        return None
+    return PanelStream(buffer, binding, True, loop_var(between[0]), _static_trip(between[0]), reduction, steps)
+
+
+def find_slice_stream(load: Operation, min_panel_bytes: int) -> SliceStream | None:
+    buffer = _constant_weights(load)
+    bindings = [_block_binding(load, ix) for ix in load.operands[1:]]
+    split = _split_at_reduction(load)
+    if buffer is None or any(b is None for b in bindings) or split is None:
+        return None
+    outer, reduction, inner = split
     owners = [_loop_of(b) for b in bindings]
     chunk_axis = len(bindings)
     while chunk_axis > 0 and owners[chunk_axis - 1] in inner:
@@ -199,80 +175,54 @@ def find_slice_stream(load: Operation, min_panel_bytes: int) -> SliceStream | No
         return None
     slice_loop = min(owners[:chunk_axis], key=outer.index)
     between = [l for l in outer[outer.index(slice_loop) + 1 :] if l not in owners and _static_trip(l) != 1]
-    if len(between) != 1 or not 2 <= (_static_trip(between[0]) or 0) <= MAX_REUSING_TILES:
+    if len(between) != 1 or not _reusing_tiles(between[0]):
         return None
     shape, element_bytes = buffer.type.shape, numpy_dtype(buffer.type.element_type).itemsize
     chunk_bytes = prod(shape[chunk_axis:]) * element_bytes
     slice_axis = owners.index(slice_loop)
     if chunk_bytes % CACHE_LINE_BYTES or chunk_bytes * prod(shape[:chunk_axis]) // shape[slice_axis] < min_panel_bytes:
         return None
-    tile_loop = between[0]
-    return SliceStream(buffer, bindings[:chunk_axis], slice_axis, chunk_axis, tile_loop.regions[0].block.args[0], _static_trip(tile_loop), reduction, _static_trip(reduction))
+    return SliceStream(buffer, bindings[:chunk_axis], slice_axis, chunk_axis, loop_var(between[0]), _static_trip(between[0]), reduction, _static_trip(reduction))
 
 
-class _Builder:
-    def __init__(self, block: Block):
-        self.block, self.rewriter, self.at = block, Rewriter(), InsertPoint.at_start(block)
-
-    def add(self, op: Operation) -> SSAValue:
-        self.rewriter.insert_op(op, self.at)
-        self.at = InsertPoint.after(op)
-        return op.results[0] if op.results else None
-
-    def const(self, value: int) -> SSAValue:
-        return self.add(arith.ConstantOp(IntegerAttr(value, IndexType())))
-
-    def binary(self, cls, a: SSAValue, b: SSAValue) -> SSAValue:
-        return self.add(cls(a, b))
+def _fetch_lines(m: IndexMath, buffer: SSAValue, base: SSAValue | None, ahead: SSAValue, lines: int, steps: int, tiles: int, last: int) -> None:
+    """One reduction step's fetches: R = ceil(lines / steps) lines per step over the stream,
+    spread over `tiles`, so ceil(R / T) lines from line ahead * R / T, each element offset
+    clamped to `last` and added to `base`."""
+    line_elements = CACHE_LINE_BYTES // numpy_dtype(buffer.type.element_type).itemsize
+    per_step = -(-lines // steps)
+    first = m.mul(m.unsigned_div(m.mul(ahead, per_step), tiles), line_elements)
+    for k in range(-(-per_step // tiles)):
+        offset = m.unsigned_min(m.add(first, k * line_elements), last)
+        m.add_op(Loop["prefetch"].build([buffer, offset if base is None else m.add(base, offset)], {}, []))
 
 
 def insert_prefetches(stream: PanelStream) -> None:
-    t = stream.buffer.type
-    element_bytes = numpy_dtype(t.element_type).itemsize
-    line_elements = CACHE_LINE_BYTES // element_bytes
-    panel_lines = prod(t.shape[1:]) // line_elements
-    total = prod(t.shape)
-    per_step = -(-panel_lines // stream.steps)  # R
-    fetches = -(-per_step // stream.tiles)
+    shape = stream.buffer.type.shape
     body = stream.reduction.regions[0].block
-    b = _Builder(body)
-    step = body.args[0]
-    work = stream.work
-    if stream.work_is_panel:
-        work = b.binary(arith.AddiOp, b.binary(arith.MuliOp, work, b.const(stream.tiles)), stream.tile)
-    ahead = b.binary(arith.AddiOp, b.binary(arith.MuliOp, b.binary(arith.AddiOp, work, b.const(stream.tiles)), b.const(stream.steps)), step)
-    line = b.binary(arith.DivUIOp, b.binary(arith.MuliOp, ahead, b.const(per_step)), b.const(stream.tiles))
-    first = b.binary(arith.MuliOp, line, b.const(line_elements))
-    last = b.const(total - 1)
-    for k in range(fetches):
-        offset = first if k == 0 else b.binary(arith.AddiOp, first, b.const(k * line_elements))
-        b.add(Loop["prefetch"].build([stream.buffer, b.binary(arith.MinUIOp, offset, last)], {}, []))
+    m = IndexMath(anchor=body.first_op)
+    work = m.add(m.mul(stream.work, stream.tiles), stream.tile) if stream.work_is_panel else stream.work
+    ahead = m.add(m.mul(m.add(work, stream.tiles), stream.steps), body.args[0])
+    line_elements = CACHE_LINE_BYTES // numpy_dtype(stream.buffer.type.element_type).itemsize
+    _fetch_lines(m, stream.buffer, None, ahead, prod(shape[1:]) // line_elements, stream.steps, stream.tiles, prod(shape) - 1)
 
 
 def insert_slice_prefetches(stream: SliceStream) -> None:
     """Tile t fetches, over its reduction, the t-th T-th of its chunk of the next slice (the
     slice index clamped to the last)."""
     shape = stream.buffer.type.shape
-    line_elements = CACHE_LINE_BYTES // numpy_dtype(stream.buffer.type.element_type).itemsize
-    chunk = prod(shape[stream.chunk_axis :])
-    per_step = -(-(chunk // line_elements) // stream.steps)
-    fetches = -(-per_step // stream.tiles)
     body = stream.reduction.regions[0].block
-    b = _Builder(body)
+    m = IndexMath(anchor=body.first_op)
     base = None
     for axis, value in enumerate(stream.leading):
         if axis == stream.slice_axis:
-            value = b.binary(arith.MinUIOp, b.binary(arith.AddiOp, value, b.const(1)), b.const(shape[axis] - 1))
-        term = b.binary(arith.MuliOp, value, b.const(prod(shape[axis + 1 :])))
-        base = term if base is None else b.binary(arith.AddiOp, base, term)
-    ahead = b.binary(arith.AddiOp, b.binary(arith.MuliOp, stream.tile, b.const(stream.steps)), body.args[0])
-    line = b.binary(arith.DivUIOp, b.binary(arith.MuliOp, ahead, b.const(per_step)), b.const(stream.tiles))
-    first = b.binary(arith.MuliOp, line, b.const(line_elements))
-    last = b.const(chunk - 1)
-    for k in range(fetches):
-        within = first if k == 0 else b.binary(arith.AddiOp, first, b.const(k * line_elements))
-        offset = b.binary(arith.AddiOp, base, b.binary(arith.MinUIOp, within, last))
-        b.add(Loop["prefetch"].build([stream.buffer, offset], {}, []))
+            value = m.unsigned_min(m.add(value, 1), shape[axis] - 1)
+        term = m.mul(value, prod(shape[axis + 1 :]))
+        base = term if base is None else m.add(base, term)
+    ahead = m.add(m.mul(stream.tile, stream.steps), body.args[0])
+    chunk = prod(shape[stream.chunk_axis :])
+    line_elements = CACHE_LINE_BYTES // numpy_dtype(stream.buffer.type.element_type).itemsize
+    _fetch_lines(m, stream.buffer, base, ahead, chunk // line_elements, stream.steps, stream.tiles, chunk - 1)
 
 
 @dataclass(frozen=True)

@@ -178,6 +178,21 @@ class IndexMath:
             return a
         return self.add_op(arith.FloorDivSIOp(self.value(a), self.value(b))).result
 
+    def unsigned_div(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue | int:
+        """a / b for values known not to be negative (cheaper than floordiv)."""
+        a, b = _fold(a), _fold(b)
+        if isinstance(a, int) and isinstance(b, int):
+            return a // b
+        if b == 1:
+            return a
+        return self.add_op(arith.DivUIOp(self.value(a), self.value(b))).result
+
+    def unsigned_min(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue | int:
+        a, b = _fold(a), _fold(b)
+        if isinstance(a, int) and isinstance(b, int):
+            return min(a, b)
+        return self.add_op(arith.MinUIOp(self.value(a), self.value(b))).result
+
     def rem(self, a: SSAValue | int, b: SSAValue | int) -> SSAValue | int:
         a, b = _fold(a), _fold(b)
         if isinstance(a, int) and isinstance(b, int):
