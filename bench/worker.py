@@ -27,6 +27,11 @@ import numpy as np  # noqa: E402
 from bench.models import CASES  # noqa: E402
 
 
+# "lamina-c" (opt-in: --engines lamina,lamina-c,onnxruntime) runs the c target's build of the
+# model, to compare the C source a user exports with the llvm target's code.
+LAMINA_TARGETS = {"lamina": "llvm", "lamina-c": "c"}
+
+
 def make_runner(engine: str, model, inputs: dict[str, np.ndarray], threads: int):
     info: dict[str, float] = {}
     if engine == "onnxruntime":
@@ -48,11 +53,11 @@ def make_runner(engine: str, model, inputs: dict[str, np.ndarray], threads: int)
 
         w = numpy_helper.to_array(weights[model.graph.node[0].input[1]])
         return (lambda: x @ w), info
-    if engine == "lamina":
+    if engine in LAMINA_TARGETS:
         import lamina
 
         start = time.perf_counter()
-        compiled = lamina.compile(model, threads=threads)
+        compiled = lamina.compile(model, threads=threads, target=LAMINA_TARGETS[engine])
         info["compile_s"] = time.perf_counter() - start
         ordered = [inputs[n] for n in compiled.input_names]
         symbols = {}

@@ -19,8 +19,9 @@ def c_compiler() -> str:
     raise LaminaError("no C compiler found (tried $CC, cc, gcc, clang): one is needed to build a shared library")
 
 
-def link_shared(out_path: str, objects: list[bytes] = (), c_sources: list[str] = (), openmp: bool = True) -> None:
-    """Build `out_path` from object-file bytes and/or C source texts."""
+def link_shared(out_path: str, objects: list[bytes] = (), c_sources: list[str] = (), openmp: bool = True, c_flags: tuple[str, ...] = ()) -> None:
+    """Build `out_path` from object-file bytes and/or C source texts. `c_flags` tune the code
+    (instruction sets, contraction): a compiler that rejects them builds without them."""
     out_dir = os.path.dirname(os.path.abspath(out_path))
     os.makedirs(out_dir, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="lamina-link-") as work:
@@ -41,8 +42,10 @@ def link_shared(out_path: str, objects: list[bytes] = (), c_sources: list[str] =
         if openmp:
             cmd.insert(1, "-fopenmp")
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
+            proc = subprocess.run(cmd[:1] + list(c_flags) + cmd[1:], capture_output=True, text=True)
+            if proc.returncode != 0 and c_flags and subprocess.run(cmd, capture_output=True, text=True).returncode == 0:
+                proc = None
+            if proc is not None and proc.returncode != 0:
                 raise LaminaError(f"linking {out_path} failed:\n{proc.stderr.strip()}")
             # The linker fills mkstemp's private 0600 file in place (it comes out 0711); give the
             # library the mode `cc -o` gives a new one, executable and readable as the umask allows.

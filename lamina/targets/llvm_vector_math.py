@@ -53,17 +53,19 @@ def _intrinsic(module: ir.Module, name: str, t: ir.Type, arity: int) -> ir.Funct
 # e^r on |r| <= ln2/2: degree 5 with p(0) = 1, fitted for float32 like the erf below (1.7e-7
 # relative at most, where the degree-7 Taylor series it replaced took two more multiply-adds).
 EXP_POLYNOMIAL = [1.0, 0.9999997019767761, 0.4999915063381195, 0.1666763573884964, 0.04189792647957802, 0.008290312252938747]
+EXP_LOWEST, EXP_HIGHEST = -87.5, 88.72  # x is clamped to this range before its reduction
+EXP_OVERFLOW = 88.7228  # above: +inf; below EXP_LOWEST: 0 (no subnormals)
+LN2_HI, LN2_LO = 0.693359375, -2.12194440e-4  # LN2_HI has few mantissa bits: n * LN2_HI is exact
 
 
 def vector_exp(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
     t = x.type
     module = b.module
-    clamped = b.call(_intrinsic(module, "llvm.maxnum", t, 2), [x, _splat(t, -87.5)])
-    clamped = b.call(_intrinsic(module, "llvm.minnum", t, 2), [clamped, _splat(t, 88.72)])
+    clamped = b.call(_intrinsic(module, "llvm.maxnum", t, 2), [x, _splat(t, EXP_LOWEST)])
+    clamped = b.call(_intrinsic(module, "llvm.minnum", t, 2), [clamped, _splat(t, EXP_HIGHEST)])
     n = b.call(_intrinsic(module, "llvm.roundeven", t, 1), [b.fmul(clamped, _splat(t, 1 / math.log(2)))])
-    ln2_hi, ln2_lo = 0.693359375, -2.12194440e-4  # ln2_hi has few mantissa bits: n * ln2_hi is exact
-    r = b.fsub(clamped, b.fmul(n, _splat(t, ln2_hi)))
-    r = b.fsub(r, b.fmul(n, _splat(t, ln2_lo)))
+    r = b.fsub(clamped, b.fmul(n, _splat(t, LN2_HI)))
+    r = b.fsub(r, b.fmul(n, _splat(t, LN2_LO)))
     p = _horner(b, r, EXP_POLYNOMIAL)
     # 2^(n-1) from the exponent bits, times 2: n reaches 128 just below overflow, and 2^128
     # has no exponent encoding.
@@ -71,8 +73,8 @@ def vector_exp(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
     biased = b.add(b.fptosi(n, vi), _isplat(t, 126))
     scale = b.bitcast(b.shl(biased, _isplat(t, 23)), t)
     result = b.fmul(b.fmul(p, _splat(t, 2.0)), scale)
-    result = b.select(b.fcmp_ordered(">", x, _splat(t, 88.7228)), _splat(t, math.inf), result)
-    result = b.select(b.fcmp_ordered("<", x, _splat(t, -87.5)), _splat(t, 0.0), result)
+    result = b.select(b.fcmp_ordered(">", x, _splat(t, EXP_OVERFLOW)), _splat(t, math.inf), result)
+    result = b.select(b.fcmp_ordered("<", x, _splat(t, EXP_LOWEST)), _splat(t, 0.0), result)
     return b.select(b.fcmp_unordered("uno", x, x), x, result)
 
 
@@ -106,6 +108,11 @@ def vector_erf(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
     return b.select(b.fcmp_unordered("uno", x, x), x, result)
 
 
+# |x| < 0.25: x - x^3/3 + 2x^5/15 - 17x^7/315 + 62x^9/2835
+TANH_CUTOFF = 0.25
+TANH_SERIES = [1.0, -1 / 3, 2 / 15, -17 / 315, 62 / 2835]
+
+
 def vector_tanh(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
     t = x.type
 
@@ -113,8 +120,7 @@ def vector_tanh(b: ir.IRBuilder, x: ir.Value) -> ir.Value:
         e = vector_exp(b, b.fmul(ax, _splat(t, 2.0)))
         return b.fsub(_splat(t, 1.0), b.fdiv(_splat(t, 2.0), b.fadd(e, _splat(t, 1.0))))
 
-    # |x| < 0.25: x - x^3/3 + 2x^5/15 - 17x^7/315 + 62x^9/2835
-    return _odd_function(b, x, 0.25, [1.0, -1 / 3, 2 / 15, -17 / 315, 62 / 2835], 1.0, away)
+    return _odd_function(b, x, TANH_CUTOFF, TANH_SERIES, 1.0, away)
 
 
 VECTOR_MATH = {"math.exp": vector_exp, "math.erf": vector_erf, "math.tanh": vector_tanh}
