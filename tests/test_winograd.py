@@ -4,6 +4,8 @@ lowering of its transforms (one shared nest each), and compiled models against n
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -21,7 +23,9 @@ from lamina.interpreter.graph import run_function
 from lamina.ir.types import TensorType, f32
 from lamina.ir.verify import verify_op_tree
 from lamina.passes.graph.canonicalize import Canonicalize
-from lamina.passes.graph.winograd_conv import WinogradConvPass
+from lamina.passes.graph.winograd_conv import WinogradConvPass, min_tiles_for
+from lamina.targets import host as host_module
+from lamina.targets.host import detected_host
 
 
 def direct_conv(x: np.ndarray, w: np.ndarray, pads=(1, 1, 1, 1), bias=None) -> np.ndarray:
@@ -119,7 +123,7 @@ def rewrite(module: ModuleOp, *passes) -> ModuleOp:
         dict(pads=(0, 2, 1, 0), h=14, w=12),  # asymmetric pads
         dict(bias=True, o=24),
         dict(c=20, o=32, h=9, w=16),
-        dict(h=9, w=9),  # 25 tiles, the fewest it takes
+        dict(h=9, w=9),  # 25 tiles, the fewest it takes on any host
         dict(h=28, w=28),  # F(4x4, 3x3): 49 4x4 tiles
         dict(h=27, w=30, bias=True),  # F(4x4, 3x3), cropped
     ],
@@ -145,14 +149,43 @@ def test_rewrite_keeps_what_the_conv_computes(shape):
         ("1x1 kernel", dict(kernel=1, pads=(0, 0, 0, 0))),
         ("weights computed at run time", dict(weight_arg=True)),
         ("too few tiles (9)", dict(h=6, w=6)),
-        ("too few tiles (16): ResNet's 7x7 stage", dict(h=7, w=7)),
-        ("too few tiles (16) in an 8x8 output", dict(h=8, w=8)),
         ("too few channels", dict(c=8)),
     ],
 )
 def test_rewrite_leaves_convs_it_would_not_speed_up(why, shape):
     module = rewrite(conv_module(**shape), WinogradConvPass())
     assert "graph.conv2d" in ops_of(module), why
+
+
+@pytest.mark.parametrize("hw", [7, 8], ids=["ResNet's 7x7 stage", "8x8"])
+@pytest.mark.parametrize("min_tiles, rewritten", [(16, True), (25, False)])
+def test_sixteen_tiles_pay_where_the_option_says(hw, min_tiles, rewritten):
+    module = rewrite(conv_module(h=hw, w=hw), WinogradConvPass(min_tiles=min_tiles))
+    assert ("graph.conv2d" not in ops_of(module)) == rewritten
+
+
+@pytest.mark.parametrize(
+    "cpu, bits, min_tiles",
+    [
+        ("znver5", 512, 25),  # 512-bit FMAs at full rate: the weights must feed twice the flops
+        ("sapphirerapids", 512, 25),
+        ("znver4", 512, 16),  # 512-bit vectors in two 256-bit halves
+        ("znver5", 256, 16),  # narrowed with LAMINA_VECTOR_BITS=256
+        ("znver3", 256, 16),
+    ],
+)
+def test_tiles_that_pay_follow_the_hosts_arithmetic_rate(cpu, bits, min_tiles):
+    host = dataclasses.replace(detected_host(), cpu=cpu, vector_bits=bits)
+    assert min_tiles_for(host) == min_tiles
+
+
+def test_pass_without_the_option_asks_the_host(monkeypatch):
+    planned = dataclasses.replace(detected_host(), cpu="znver4", vector_bits=512)
+    monkeypatch.setattr(host_module, "detected_host", lambda: planned)
+    monkeypatch.delenv(host_module.VECTOR_BITS_VARIABLE, raising=False)
+    assert "graph.conv2d" not in ops_of(rewrite(conv_module(h=7, w=7), WinogradConvPass()))
+    monkeypatch.setattr(host_module, "detected_host", lambda: dataclasses.replace(planned, cpu="znver5"))
+    assert "graph.conv2d" in ops_of(rewrite(conv_module(h=7, w=7), WinogradConvPass()))
 
 
 def resnet_block_module(c=16, hw=12):

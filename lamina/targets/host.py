@@ -52,6 +52,12 @@ class HostTarget:
         16-float load, which always crosses a cache line, costs more than two 8-float ones."""
         return self.vector_bits >= 512 and self.cpu in SPLIT_512_BIT_CPUS
 
+    @property
+    def full_rate_vector_bits(self) -> int:
+        """The widest vectors whose arithmetic runs at one instruction per unit and cycle: what
+        sets how many flops a core does per byte it loads (a Zen 4's 512-bit FMAs take two)."""
+        return self.vector_bits // 2 if self.splits_wide_vectors else self.vector_bits
+
 
 def _cache_bytes(index: int, default: int) -> int:
     path = f"/sys/devices/system/cpu/cpu0/cache/index{index}/size"

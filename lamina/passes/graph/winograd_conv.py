@@ -9,8 +9,8 @@ where the direct conv does 36 or 144. Transposes next to each other, or around e
 cancel in `canonicalize`.
 
 Only where it pays (measured on the ResNet shapes, `bench`): enough tiles for the GEMM rows
-(LARGE_TILE_MIN_TILES for F(4x4), else MIN_TILES for F(2x2)) and enough channels for its vectors
-and reduction.
+(LARGE_TILE_MIN_TILES for F(4x4), else `min_tiles_for(host)` for F(2x2)) and enough channels for
+its vectors and reduction.
 """
 
 from __future__ import annotations
@@ -27,16 +27,23 @@ from lamina.dialects import winograd
 from lamina.ir.types import TensorType, f32
 from lamina.passes.graph.split_conv_bias import channel_bias
 from lamina.passes.graph.support import build, constant_array
+from lamina.targets.host import HostTarget, host_target
 
 # Fewer tiles than this and the GEMM's rows do not amortize the transformed weights, which are
 # 16/9 the size of the kernel's and stream from memory in a model too big for the caches: each
 # weight serves one GEMM row per tile, where the direct conv uses it at every output position.
-# Measured on Zen 5, 512 channels, cache flushed between calls (ms, min, t=1 / t=2):
+# How many rows pay depends on the flops a core does per byte it loads. A host computing 512-bit
+# vectors at full rate (Zen 5) needs 25; measured there, 512 channels, cache flushed between calls
+# (ms, min, t=1 / t=2):
 #   7x7 output (16 tiles):   Winograd 1.39 / 0.99   direct 1.27 / 0.72
 #   10x10 output (25 tiles): Winograd 1.81 / 1.23   direct 2.45 / 1.42
-# and ResNet-18 with its 7x7 stage direct: t=2 min 8.00 -> 7.38 ms, t=1 13.76 -> 13.55 ms (in
-# one process, interleaved). On Zen 4, with half the arithmetic per cycle, 16 tiles had paid.
-MIN_TILES = 25
+# and ResNet-18 with its 7x7 stage direct: t=2 min 8.00 -> 7.38 ms, t=1 13.76 -> 13.55 ms.
+# With half that arithmetic per cycle (AVX2, or Zen 4 splitting 512-bit vectors), 16 pay: on a
+# Zen 4, ResNet-18 with its 7x7 stage Winograd, median t=1 21.3 -> 18.2 ms, t=2 11.7 -> 10.9
+# (with 256-bit vectors 22.6 -> 21.1, 14.2 -> 13.2; in one process, interleaved). A 6x6 output
+# (9 tiles) pads to 8x8 and computes 16 * 9 products for 36 outputs.
+FULL_RATE_512_BIT_MIN_TILES = 25
+MIN_TILES = 16
 # F(4x4, 3x3) takes 36 products per 16 outputs where F(2x2, 3x3) takes 64, and its transformed
 # tiles are 36/16 the outputs' size where F(2x2)'s are 4x; its transformed weights are 4x the
 # kernel's. Measured on Zen 5 (ms, min, cache flushed between calls, t=2; F(4x4) / F(2x2)):
@@ -50,7 +57,12 @@ LARGE_TILE_MIN_TILES = 49
 MIN_CHANNELS = 16
 
 
-def output_tile(op: Operation) -> int | None:
+def min_tiles_for(host: HostTarget) -> int:
+    """The fewest F(2x2, 3x3) tiles that pay on `host`."""
+    return FULL_RATE_512_BIT_MIN_TILES if host.full_rate_vector_bits >= 512 else MIN_TILES
+
+
+def output_tile(op: Operation, min_tiles: int) -> int | None:
     """The m of the F(m x m, 3x3) that pays for this op, or None where none does."""
     if op.name != "graph.conv2d":
         return None
@@ -66,7 +78,7 @@ def output_tile(op: Operation) -> int | None:
     if min(in_channels, out_channels) < MIN_CHANNELS:
         return None
     n, _, height, width = op.results[0].type.shape
-    for out, fewest in ((4, LARGE_TILE_MIN_TILES), (2, MIN_TILES)):
+    for out, fewest in ((4, LARGE_TILE_MIN_TILES), (2, min_tiles)):
         th, tw = winograd.tile_counts(height, width, out)
         if n * th * tw >= fewest:
             return out
@@ -75,8 +87,10 @@ def output_tile(op: Operation) -> int | None:
 
 @dataclass
 class WinogradConv(RewritePattern):
+    min_tiles: int
+
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
-        out = output_tile(op)
+        out = output_tile(op, self.min_tiles)
         if out is None:
             return
         x, weight = op.operands[0], op.operands[1]
@@ -100,9 +114,11 @@ class WinogradConv(RewritePattern):
 
 @dataclass(frozen=True)
 class WinogradConvPass(ModulePass):
-    """3x3 stride-1 convs with constant weights and enough tiles become Winograd F(2x2, 3x3): transforms around 16 batched GEMMs."""
+    """3x3 stride-1 convs with constant weights and enough tiles become Winograd F(4x4, 3x3) or F(2x2, 3x3): transforms around 36 or 16 batched GEMMs."""
 
     name = "winograd-conv"
+    min_tiles: int = 0  # the fewest F(2x2, 3x3) tiles worth it; 0: as pays on this host (min_tiles_for)
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PatternRewriteWalker(WinogradConv(), apply_recursively=False).rewrite_module(op)
+        min_tiles = self.min_tiles or min_tiles_for(host_target())
+        PatternRewriteWalker(WinogradConv(min_tiles), apply_recursively=False).rewrite_module(op)
