@@ -23,7 +23,8 @@ from lamina.interpreter.graph import run_function
 from lamina.ir.types import TensorType, f32
 from lamina.ir.verify import verify_op_tree
 from lamina.passes.graph.canonicalize import Canonicalize
-from lamina.passes.graph.winograd_conv import WinogradConvPass, min_tiles_for
+from lamina.passes.graph import winograd_conv
+from lamina.passes.graph.winograd_conv import FULL_RATE_512_BIT, HALF_RATE, WinogradConvPass, tiles_that_pay
 from lamina.targets import host as host_module
 from lamina.targets.host import detected_host
 
@@ -157,35 +158,31 @@ def test_rewrite_leaves_convs_it_would_not_speed_up(why, shape):
     assert "graph.conv2d" in ops_of(module), why
 
 
-@pytest.mark.parametrize("hw", [7, 8], ids=["ResNet's 7x7 stage", "8x8"])
-@pytest.mark.parametrize("min_tiles, rewritten", [(16, True), (25, False)])
-def test_sixteen_tiles_pay_where_the_option_says(hw, min_tiles, rewritten):
-    module = rewrite(conv_module(h=hw, w=hw), WinogradConvPass(min_tiles=min_tiles))
-    assert ("graph.conv2d" not in ops_of(module)) == rewritten
-
-
 @pytest.mark.parametrize(
-    "cpu, bits, min_tiles",
+    "cpu, bits, fewest",
     [
-        ("znver5", 512, 25),  # 512-bit FMAs at full rate: the weights must feed twice the flops
-        ("sapphirerapids", 512, 25),
-        ("znver4", 512, 16),  # 512-bit vectors in two 256-bit halves
-        ("znver5", 256, 16),  # narrowed with LAMINA_VECTOR_BITS=256
-        ("znver3", 256, 16),
+        ("znver5", 512, FULL_RATE_512_BIT),  # 512-bit FMAs at full rate: the weights must feed twice the flops
+        ("sapphirerapids", 512, FULL_RATE_512_BIT),
+        ("znver4", 512, HALF_RATE),  # 512-bit vectors in two 256-bit halves
+        ("znver5", 256, HALF_RATE),  # narrowed with LAMINA_VECTOR_BITS=256
+        ("znver3", 256, HALF_RATE),
     ],
 )
-def test_tiles_that_pay_follow_the_hosts_arithmetic_rate(cpu, bits, min_tiles):
+def test_tiles_that_pay_follow_the_hosts_arithmetic_rate(cpu, bits, fewest):
     host = dataclasses.replace(detected_host(), cpu=cpu, vector_bits=bits)
-    assert min_tiles_for(host) == min_tiles
+    assert tiles_that_pay(host) == fewest
 
 
-def test_pass_without_the_option_asks_the_host(monkeypatch):
+def test_pass_without_options_asks_the_host(monkeypatch):
     planned = dataclasses.replace(detected_host(), cpu="znver4", vector_bits=512)
     monkeypatch.setattr(host_module, "detected_host", lambda: planned)
     monkeypatch.delenv(host_module.VECTOR_BITS_VARIABLE, raising=False)
-    assert "graph.conv2d" not in ops_of(rewrite(conv_module(h=7, w=7), WinogradConvPass()))
+    assert output_tiles_chosen(rewrite(conv_module(h=7, w=7), WinogradConvPass())) == [2]
+    assert output_tiles_chosen(rewrite(conv_module(h=14, w=14), WinogradConvPass())) == [4]
     monkeypatch.setattr(host_module, "detected_host", lambda: dataclasses.replace(planned, cpu="znver5"))
     assert "graph.conv2d" in ops_of(rewrite(conv_module(h=7, w=7), WinogradConvPass()))
+    assert output_tiles_chosen(rewrite(conv_module(h=14, w=14), WinogradConvPass())) == [2]
+    assert output_tiles_chosen(rewrite(conv_module(h=14, w=14), WinogradConvPass(min_large_tiles=16))) == [4]
 
 
 def resnet_block_module(c=16, hw=12):
@@ -220,21 +217,30 @@ def output_tiles_chosen(module: ModuleOp) -> list[int]:
     return [op.attr_values()["output_tile"] for op in next(iter(module.ops)).body.block.ops if op.name == "graph.winograd_input"]
 
 
+def output_tiles_at(hw: int, fewest) -> list[int]:
+    """The variants chosen for an hw x hw conv (its 16 channels keep the interpreter quick; the
+    rule counts tiles only); [] where it stays direct."""
+    module = rewrite(conv_module(h=hw, w=hw), WinogradConvPass(min_large_tiles=fewest.large, min_tiles=fewest.small))
+    return output_tiles_chosen(module)
+
+
 @pytest.mark.parametrize(
-    "hw, out",
+    "hw, full_rate, half_rate",
     [
-        (12, 2),  # 36 2x2 tiles, 9 4x4 ones
-        (14, 2),  # ResNet's 14x14 stage: 49 2x2 tiles, 16 4x4 ones, whose weights would stream
-        (24, 2),  # 36 4x4 tiles, fewer than the 49 it takes
-        (25, 4),  # 49, the last row and column cropped to one
-        (28, 4),  # ResNet's 28x28 stage
-        (56, 4),
+        (7, [], [2]),  # ResNet's 7x7 stage: 16 2x2 tiles, 4 4x4 ones
+        (8, [], [2]),
+        (9, [2], [2]),  # 25 2x2 tiles
+        (12, [2], [2]),  # 36 2x2 tiles, 9 4x4 ones
+        (14, [2], [4]),  # ResNet's 14x14 stage: 49 2x2 tiles, 16 4x4 ones, whose weights stream on Zen 5
+        (24, [2], [4]),  # 36 4x4 tiles, fewer than the 49 a full-rate host takes
+        (25, [4], [4]),  # 49, the last row and column cropped to one
+        (28, [4], [4]),  # ResNet's 28x28 stage
+        (56, [4], [4]),
     ],
 )
-def test_large_tiles_where_there_are_enough_of_them(hw, out):
-    # The 16 channels keep the interpreter quick; the rule counts tiles only.
-    module = rewrite(conv_module(h=hw, w=hw), WinogradConvPass())
-    assert output_tiles_chosen(module) == [out]
+def test_variant_by_tile_count_and_arithmetic_rate(hw, full_rate, half_rate):
+    assert output_tiles_at(hw, FULL_RATE_512_BIT) == full_rate
+    assert output_tiles_at(hw, HALF_RATE) == half_rate
 
 
 # ------------------------------------------------------------------ lowering
@@ -310,8 +316,10 @@ def relu_module(shape):
     return b.module(b.op("relu", [b.block.args[0]], {}))
 
 
-def test_transforms_of_few_tiles_and_many_channels_run_across_threads():
-    # ResNet's 14x14 stage: 49 tiles x 256 channels, 12544 iterations, each reading 16 elements
+def test_transforms_of_few_tiles_and_many_channels_run_across_threads(monkeypatch):
+    # ResNet's 14x14 stage as F(2x2) (a host computing 512-bit vectors at full rate): 49 tiles x
+    # 256 channels, 12544 iterations, each reading 16 elements
+    monkeypatch.setattr(winograd_conv, "tiles_that_pay", lambda host: FULL_RATE_512_BIT)
     parallel = scheduled_nests(conv_module(c=256, o=256, h=14, w=14), threads=2)
     assert parallel["winograd_input"] and parallel["winograd_output"]
     assert not any(scheduled_nests(conv_module(c=256, o=256, h=14, w=14), threads=1).values())
